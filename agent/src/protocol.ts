@@ -1,0 +1,278 @@
+import { z } from "zod";
+
+/**
+ * The GraphQL documents of agent/PROTOCOL.md, their variables and results. Commands arrive as JSON from the server
+ * and are checked with zod before the agent acts on them: a malformed command is logged and skipped, never trusted.
+ */
+
+export const ENROLL_MUTATION = `mutation Enroll($input: EnrollNodeInput!) {
+  enrollNode(input: $input) { nodeId nodeToken }
+}`;
+
+export const COMMANDS_SUBSCRIPTION = `subscription Commands($capacity: Int!, $models: [String!], $running: [AttemptRefInput!]) {
+  agentCommands(capacity: $capacity, models: $models, running: $running) {
+    __typename
+    ... on HelloCommand { commandId nodeId heartbeatIntervalMs leaseTtlMs logFlushIntervalMs }
+    ... on RunJobCommand {
+      commandId jobId attemptId modelId modelVersionId route input runner timeoutMs leaseExpiresAt
+    }
+    ... on CancelJobCommand { commandId jobId attemptId reason graceMs }
+  }
+}`;
+
+export const HEARTBEAT_MUTATION = `mutation Heartbeat($input: HeartbeatInput!) {
+  agentHeartbeat(input: $input) { lostAttemptIds serverTime }
+}`;
+
+export const REPORT_MUTATION = `mutation Report($input: AgentReportInput!) {
+  agentReport(input: $input) { accepted rejected { attemptId reason } }
+}`;
+
+export const UPLOAD_MUTATION = `mutation Upload($input: ArtifactUploadInput!) {
+  agentArtifactUpload(input: $input) { artifactId uploadUrl url }
+}`;
+
+// ---- inputs ------------------------------------------------------------------------------------------------------
+
+export interface AttemptRef {
+  jobId: string;
+  attemptId: string;
+}
+
+export interface CommandsVariables {
+  capacity: number;
+  models: string[] | null;
+  running: AttemptRef[];
+}
+
+export interface GpuInput {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryTotalMb: number;
+  memoryUsedMb: number;
+  utilizationPct: number | null;
+  temperatureC: number | null;
+  powerW: number | null;
+  driverVersion: string | null;
+  cudaVersion: string | null;
+}
+
+export interface RunnerStateInput {
+  modelVersionId: string;
+  state: string;
+  pid: number | null;
+  port: number | null;
+  runs: number;
+}
+
+export interface HeartbeatInput {
+  freeSlots: number;
+  running: AttemptRef[];
+  gpus: GpuInput[];
+  runners: RunnerStateInput[];
+  agentVersion: string;
+}
+
+export interface HeartbeatResult {
+  agentHeartbeat: { lostAttemptIds: string[]; serverTime: string };
+}
+
+/** R13 steps, in the order they happen. */
+export type AckStep = "received" | "request_aborted" | "sigterm" | "sigkill" | "stopped";
+
+export interface CommandAckInput {
+  commandId: string;
+  step: string;
+  detail?: string | null;
+}
+
+export interface LogLineInput extends AttemptRef {
+  seq: number;
+  level: string;
+  message: string;
+  at: string;
+}
+
+export interface ProgressInput extends AttemptRef {
+  progress: number;
+  message?: string | null;
+}
+
+export interface CompletionInput extends AttemptRef {
+  output: unknown;
+}
+
+export interface FailureInput extends AttemptRef {
+  error: string;
+  errorType: string;
+  cause: string;
+  retryable: boolean;
+}
+
+export interface AgentReportInput {
+  acks?: CommandAckInput[];
+  started?: AttemptRef[];
+  logs?: LogLineInput[];
+  progress?: ProgressInput[];
+  completed?: CompletionInput[];
+  failed?: FailureInput[];
+  cancelled?: AttemptRef[];
+}
+
+export interface AgentReportResult {
+  agentReport: { accepted: unknown; rejected: { attemptId: string; reason: string }[] | null };
+}
+
+export interface ArtifactUploadInput extends AttemptRef {
+  fileName: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+export interface ArtifactUploadResult {
+  agentArtifactUpload: { artifactId: string; uploadUrl: string; url: string };
+}
+
+export interface EnrollResult {
+  enrollNode: { nodeId: string; nodeToken: string };
+}
+
+// ---- commands ----------------------------------------------------------------------------------------------------
+
+const nonEmpty = z.string().min(1);
+
+export const HelloCommandSchema = z.object({
+  __typename: z.literal("HelloCommand"),
+  commandId: z.string(),
+  nodeId: z.string(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  leaseTtlMs: z.number().int().positive(),
+  logFlushIntervalMs: z.number().int().positive(),
+});
+
+export const RunJobCommandSchema = z.object({
+  __typename: z.literal("RunJobCommand"),
+  commandId: z.string(),
+  jobId: nonEmpty,
+  attemptId: nonEmpty,
+  modelId: nonEmpty,
+  modelVersionId: nonEmpty,
+  route: z.string().nullish().transform((v) => v ?? null),
+  input: z.unknown(),
+  runner: z.unknown(),
+  timeoutMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullish()
+    .transform((v) => v ?? null),
+  leaseExpiresAt: z.string().nullish(),
+});
+
+export const CancelJobCommandSchema = z.object({
+  __typename: z.literal("CancelJobCommand"),
+  commandId: z.string(),
+  jobId: nonEmpty,
+  attemptId: nonEmpty,
+  reason: z.string().nullish().transform((v) => v ?? null),
+  graceMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+export type HelloCommand = z.output<typeof HelloCommandSchema>;
+export type RunJobCommand = z.output<typeof RunJobCommandSchema>;
+export type CancelJobCommand = z.output<typeof CancelJobCommandSchema>;
+export type AgentCommand = HelloCommand | RunJobCommand | CancelJobCommand;
+
+export type ParsedCommand =
+  | { ok: true; command: AgentCommand }
+  | { ok: false; typename: string; commandId?: string; error: string };
+
+/** Checks one command of a batch. Unknown kinds (a newer server) are reported as not ok, never guessed at. */
+export function parseCommand(raw: unknown): ParsedCommand {
+  const obj = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
+  const typename = typeof obj.__typename === "string" ? obj.__typename : "?";
+  const commandId = typeof obj.commandId === "string" ? obj.commandId : undefined;
+  const schema =
+    typename === "HelloCommand"
+      ? HelloCommandSchema
+      : typename === "RunJobCommand"
+        ? RunJobCommandSchema
+        : typename === "CancelJobCommand"
+          ? CancelJobCommandSchema
+          : undefined;
+  if (!schema) return { ok: false, typename, commandId, error: `unknown command ${typename}` };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const error = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    return { ok: false, typename, commandId, error };
+  }
+  return { ok: true, command: parsed.data };
+}
+
+// ---- runner spec (RunJobCommand.runner) --------------------------------------------------------------------------
+
+const envRecord = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+  .nullish()
+  .transform((v) => v ?? {});
+const argList = z
+  .array(z.string())
+  .nullish()
+  .transform((v) => v ?? []);
+
+export const ProcessRunnerSpecSchema = z.object({
+  kind: z.literal("process"),
+  command: nonEmpty,
+  args: argList,
+  cwd: z.string().min(1).nullish(),
+  env: envRecord,
+  artifactUrl: z.string().min(1).nullish(),
+});
+
+export const ContainerRunnerSpecSchema = z.object({
+  kind: z.literal("container"),
+  image: nonEmpty,
+  args: argList,
+  env: envRecord,
+  /** "all" (the default), a count, or a list of device indexes or UUIDs. */
+  gpus: z
+    .union([
+      z.literal("all"),
+      z.literal("none"),
+      z.number().int().nonnegative(),
+      z.array(z.union([z.string().min(1), z.number().int().nonnegative()])),
+    ])
+    .nullish(),
+});
+
+export const RunnerSpecSchema = z.discriminatedUnion("kind", [ProcessRunnerSpecSchema, ContainerRunnerSpecSchema]);
+
+export type ProcessRunnerSpec = z.output<typeof ProcessRunnerSpecSchema>;
+export type ContainerRunnerSpec = z.output<typeof ContainerRunnerSpecSchema>;
+export type RunnerSpec = z.output<typeof RunnerSpecSchema>;
+
+/** `runner` is JSON; a server that stores it as a JSON string is accepted too. */
+export function parseRunnerSpec(raw: unknown): { ok: true; spec: RunnerSpec } | { ok: false; error: string } {
+  let value = raw;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { ok: false, error: "runner is a string that is not JSON" };
+    }
+  }
+  const parsed = RunnerSpecSchema.safeParse(value);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      error: parsed.error.issues.map((i) => `runner.${i.path.join(".") || "kind"}: ${i.message}`).join("; "),
+    };
+  }
+  return { ok: true, spec: parsed.data };
+}

@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../clock.js";
+import { type EventBus, topics } from "../events/event-bus.js";
+import type { AttemptService, Failure, LogLine, ReportVerdict } from "../jobs/attempt-service.js";
+import type { GpuStats, NodeService } from "../nodes/node-service.js";
+import type { AttemptRef, QueuePort } from "../queue/port.js";
+import { CommandChannel } from "./command-channel.js";
+import type { AgentCommand } from "./commands.js";
+
+export interface AgentIntervals {
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  logFlushIntervalMs: number;
+}
+
+export interface ConnectRequest {
+  nodeId: string;
+  capacity: number;
+  models: string[] | null;
+  running: AttemptRef[];
+  agentVersion?: string | null;
+}
+
+export interface HeartbeatReport {
+  freeSlots: number;
+  running: AttemptRef[];
+  gpus: GpuStats[];
+  agentVersion?: string | null;
+}
+
+export interface AgentReport {
+  acks?: { commandId: string; step: string; detail?: string | null; jobId?: string | null; attemptId?: string | null }[];
+  started?: AttemptRef[];
+  logs?: LogLine[];
+  progress?: (AttemptRef & { progress: number; message?: string | null })[];
+  completed?: (AttemptRef & { output: unknown })[];
+  failed?: (AttemptRef & Failure)[];
+  cancelled?: AttemptRef[];
+}
+
+export interface ReportResult {
+  accepted: number;
+  rejected: { attemptId: string; reason: string }[];
+}
+
+/** One connected agent on this replica. */
+class AgentSession {
+  /** Attempts this node holds, as far as this replica knows (assigned and not yet reported done). */
+  readonly inflight = new Set<string>();
+  dispatching = false;
+  dispatchAgain = false;
+
+  constructor(
+    readonly nodeId: string,
+    readonly capacity: number,
+    readonly models: string[] | null,
+    readonly channel: CommandChannel<AgentCommand>,
+  ) {}
+
+  get freeSlots(): number {
+    return Math.max(0, this.capacity - this.inflight.size);
+  }
+
+  serves(modelId: string): boolean {
+    return modelId === "*" || this.models === null || this.models.includes(modelId);
+  }
+}
+
+/**
+ * The server side of the agent protocol (agent/PROTOCOL.md): holds this replica's agent
+ * sockets, dispatches queued work to them, and turns their reports into attempt changes.
+ * Commands for an agent on another replica travel over the event bus.
+ */
+export class AgentGateway {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly stopWork: () => void;
+
+  constructor(
+    private readonly queue: QueuePort,
+    private readonly attempts: AttemptService,
+    private readonly nodes: NodeService,
+    private readonly events: EventBus,
+    private readonly clock: Clock,
+    private readonly intervals: AgentIntervals,
+    private readonly onError: (error: unknown, context: string) => void,
+  ) {
+    this.stopWork = this.listen<string>(topics.workAvailable, (modelId) => this.dispatchFor(modelId));
+  }
+
+  /** Opens the command stream of a node that just connected (R5–R7). */
+  async connect(req: ConnectRequest): Promise<AsyncIterableIterator<AgentCommand[]>> {
+    this.sessions.get(req.nodeId)?.channel.close(); // a reconnect replaces the old socket
+    let stopCommands = () => {};
+    const channel = new CommandChannel<AgentCommand>(() => {
+      stopCommands();
+      if (this.sessions.get(req.nodeId) === session) {
+        this.sessions.delete(req.nodeId);
+        this.nodes.disconnected(req.nodeId).catch((error) => this.onError(error, "node disconnect"));
+      }
+    });
+    const session = new AgentSession(req.nodeId, Math.max(0, req.capacity), req.models, channel);
+    this.sessions.set(req.nodeId, session);
+    channel.push([{ __typename: "HelloCommand", commandId: randomUUID(), nodeId: req.nodeId, ...this.intervals }]);
+    stopCommands = this.listen<AgentCommand[]>(topics.agentCommands(req.nodeId), (commands) => {
+      for (const command of commands) if (command.__typename === "CancelJobCommand") session.inflight.delete(command.attemptId);
+      channel.push(commands);
+    });
+    await this.nodes.connected(req.nodeId, { capacity: req.capacity, agentVersion: req.agentVersion ?? null });
+    if (req.running.length > 0) {
+      const { renewed, lost } = await this.queue.renew(req.nodeId, req.running, this.intervals.leaseTtlMs, this.clock.now());
+      for (const ref of renewed) session.inflight.add(ref.attemptId);
+      channel.push(lost.map((ref) => cancelCommand(ref, "lease lost")));
+    }
+    this.dispatch(session);
+    return channel;
+  }
+
+  async heartbeat(nodeId: string, report: HeartbeatReport): Promise<{ lostAttemptIds: string[] }> {
+    const { renewed, lost } = await this.queue.renew(nodeId, report.running, this.intervals.leaseTtlMs, this.clock.now());
+    const session = this.sessions.get(nodeId);
+    if (session) {
+      // Only drop what is known lost: work assigned after the agent took its snapshot is still in flight.
+      for (const ref of lost) session.inflight.delete(ref.attemptId);
+      for (const ref of renewed) session.inflight.add(ref.attemptId);
+      this.dispatch(session);
+    }
+    await this.nodes.heartbeat(nodeId, { gpus: report.gpus, agentVersion: report.agentVersion ?? null });
+    return { lostAttemptIds: lost.map((ref) => ref.attemptId) };
+  }
+
+  /** Applies a batch of reports in the order of R11. */
+  async report(nodeId: string, report: AgentReport): Promise<ReportResult> {
+    const result: ReportResult = { accepted: 0, rejected: [] };
+    const tally = (attemptId: string, verdict: ReportVerdict) => {
+      if (verdict.ok) result.accepted++;
+      else result.rejected.push({ attemptId, reason: verdict.reason });
+    };
+    for (const ack of report.acks ?? []) {
+      result.accepted++;
+      if (ack.jobId && ack.attemptId) {
+        await this.attempts.acknowledged(nodeId, { jobId: ack.jobId, attemptId: ack.attemptId }, ack.step, ack.detail ?? null);
+      }
+    }
+    for (const ref of report.started ?? []) tally(ref.attemptId, await this.attempts.started(nodeId, ref));
+    if (report.logs?.length) {
+      const verdicts = await this.attempts.logs(nodeId, report.logs);
+      for (const [attemptId, verdict] of verdicts) tally(attemptId, verdict);
+    }
+    for (const item of report.progress ?? []) {
+      tally(item.attemptId, await this.attempts.progress(nodeId, item, item.progress, item.message ?? null));
+    }
+    const session = this.sessions.get(nodeId);
+    for (const item of report.completed ?? []) {
+      session?.inflight.delete(item.attemptId);
+      tally(item.attemptId, await this.attempts.completed(nodeId, item, item.output));
+    }
+    for (const item of report.failed ?? []) {
+      session?.inflight.delete(item.attemptId);
+      tally(item.attemptId, await this.attempts.failed(nodeId, item, item));
+    }
+    for (const ref of report.cancelled ?? []) {
+      session?.inflight.delete(ref.attemptId);
+      tally(ref.attemptId, await this.attempts.cancelledByAgent(nodeId, ref));
+    }
+    if (session) this.dispatch(session);
+    return result;
+  }
+
+  /** Tries to give queued work of a model (or of any model, "*") to this replica's agents. */
+  dispatchFor(modelId: string): void {
+    for (const session of this.sessions.values()) {
+      if (session.freeSlots > 0 && session.serves(modelId)) this.dispatch(session);
+    }
+  }
+
+  /** Re-runs dispatch for every local agent: a safety net for a missed notification. */
+  dispatchAll(): void {
+    for (const session of this.sessions.values()) this.dispatch(session);
+  }
+
+  get connectedNodeIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  close(): void {
+    this.stopWork();
+    for (const session of this.sessions.values()) session.channel.close();
+  }
+
+  /** Single-flight per session: a dispatch asked for while one runs loops once more after it. */
+  private dispatch(session: AgentSession): void {
+    if (session.dispatching) {
+      session.dispatchAgain = true;
+      return;
+    }
+    session.dispatching = true;
+    void (async () => {
+      try {
+        do {
+          session.dispatchAgain = false;
+          if (session.channel.isClosed || session.freeSlots === 0) break;
+          const claims = await this.queue.claim({
+            agentId: session.nodeId,
+            models: session.models ?? "*",
+            slots: session.freeSlots,
+            leaseMs: this.intervals.leaseTtlMs,
+            now: this.clock.now(),
+          });
+          if (claims.length === 0) break;
+          for (const claim of claims) session.inflight.add(claim.attemptId);
+          const payloads = await this.attempts.assign(session.nodeId, claims);
+          const sent = new Set(payloads.map((p) => p.attemptId));
+          for (const claim of claims) if (!sent.has(claim.attemptId)) session.inflight.delete(claim.attemptId);
+          session.channel.push(payloads.map((p) => ({ __typename: "RunJobCommand", commandId: randomUUID(), ...p })));
+          session.dispatchAgain = true;
+        } while (session.dispatchAgain);
+      } catch (error) {
+        this.onError(error, `dispatch to node ${session.nodeId}`);
+      } finally {
+        session.dispatching = false;
+      }
+    })();
+  }
+
+  private listen<T>(topic: string, handle: (payload: T) => void): () => void {
+    const iterator = this.events.subscribe<T>(topic);
+    void (async () => {
+      try {
+        for await (const payload of iterator) handle(payload);
+      } catch (error) {
+        this.onError(error, `listening on ${topic}`);
+      }
+    })();
+    return () => void iterator.return?.();
+  }
+}
+
+function cancelCommand(ref: AttemptRef, reason: string): AgentCommand {
+  return { __typename: "CancelJobCommand", commandId: randomUUID(), jobId: ref.jobId, attemptId: ref.attemptId, reason };
+}

@@ -1,0 +1,6 @@
+/** The one source of time for domain services, so tests can move it. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

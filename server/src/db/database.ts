@@ -1,0 +1,86 @@
+// Opens the system of record: PostgreSQL when a URL is given, otherwise an embedded PGlite
+// database in the data folder, so `npm start` works on a bare machine. Both get the same
+// migrations and the same Prisma client.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { migrate } from "./migrate.js";
+import { bridgePgliteErrorsToAdapter } from "./pglite-error-bridge.js";
+import { pgExecutor, pgliteExecutor } from "./sql-executor.js";
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: "postgres" | "pglite";
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgresql://… of the production database; leave it out for the embedded one. */
+  databaseUrl?: string;
+  /** Data folder of this server; the embedded database lives in `${dataDir}/pglite`. */
+  dataDir: string;
+  log?: (msg: string) => void;
+  /** Where the migration folders are; defaults to schema/prisma/migrations of this checkout. */
+  migrationsDir?: string;
+}
+
+/** Connects, applies pending migrations, and returns a ready Prisma client. */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openPglite(opts);
+}
+
+async function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): Promise<Database> {
+  // Migrations get a connection of their own: the advisory lock and transactions are per session.
+  const migrationClient = new pg.Client({ connectionString: databaseUrl });
+  await migrationClient.connect();
+  try {
+    await migrate(pgExecutor(migrationClient), { migrationsDir: opts.migrationsDir, log: opts.log });
+  } finally {
+    await migrationClient.end();
+  }
+
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  await prisma.$connect();
+  return {
+    prisma,
+    kind: "postgres",
+    async close() {
+      await prisma.$disconnect(); // ends the adapter's pool
+    },
+  };
+}
+
+async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
+  const dataDir = join(opts.dataDir, "pglite");
+  await mkdir(dataDir, { recursive: true });
+  const started = Date.now();
+  const pglite = await PGlite.create({ dataDir });
+  opts.log?.(`embedded database ready in ${Date.now() - started} ms (${dataDir})`);
+
+  try {
+    await migrate(pgliteExecutor(pglite), { migrationsDir: opts.migrationsDir, log: opts.log });
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+
+  await bridgePgliteErrorsToAdapter();
+  // The adapter's typings name the PGlite copy it resolves, a different version from ours (see
+  // pglite-error-bridge.ts); at runtime it only calls query, exec and transaction, which both have.
+  const adapter = new PrismaPGlite(pglite as unknown as ConstructorParameters<typeof PrismaPGlite>[0]);
+  const prisma = new PrismaClient({ adapter });
+  await prisma.$connect();
+  return {
+    prisma,
+    kind: "pglite",
+    async close() {
+      await prisma.$disconnect();
+      // The adapter leaves the PGlite instance open; closing it flushes the data folder.
+      await pglite.close();
+    },
+  };
+}

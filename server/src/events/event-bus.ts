@@ -1,0 +1,49 @@
+import { createPubSub } from "@graphql-yoga/subscription";
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import type { Redis } from "ioredis";
+
+/**
+ * The pubsub port. Subscriptions and command routing both go through it, so that an event
+ * published on one replica reaches subscribers and agent sockets on every other replica.
+ * Two drivers: Redis (via @graphql-yoga/redis-event-target) and in-process.
+ */
+export interface EventBus {
+  publish(topic: string, payload: unknown): void;
+  subscribe<T>(topic: string): AsyncIterableIterator<T>;
+}
+
+/** Topic names in one place, so publishers and subscribers cannot drift apart. */
+export const topics = {
+  jobUpdated: (jobId: string) => `job:${jobId}`,
+  jobLogs: (jobId: string) => `job-logs:${jobId}`,
+  jobsChanged: "jobs",
+  queueUpdated: "queues",
+  /** A model has queued work: every replica tries to dispatch it to its own agents. */
+  workAvailable: "work",
+  /** Commands for one node, delivered by whichever replica holds its socket. */
+  agentCommands: (nodeId: string) => `agent:${nodeId}`,
+} as const;
+
+export function createMemoryEventBus(): EventBus {
+  return fromPubSub(createPubSub());
+}
+
+/** `publisher` and `subscriber` must be separate connections: a subscribed ioredis client can only subscribe. */
+export function createRedisEventBus(publisher: Redis, subscriber: Redis, prefix: string): EventBus {
+  const eventTarget = createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber });
+  const pubsub = createPubSub({ eventTarget });
+  // Channels are global in Redis; the prefix keeps deployments (and test runs) apart.
+  return fromPubSub(pubsub, `${prefix}:`);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the yoga pubsub is typed per topic map; ours is dynamic
+function fromPubSub(pubsub: any, channelPrefix = ""): EventBus {
+  return {
+    publish(topic, payload) {
+      pubsub.publish(channelPrefix + topic, payload);
+    },
+    subscribe<T>(topic: string) {
+      return pubsub.subscribe(channelPrefix + topic) as AsyncIterableIterator<T>;
+    },
+  };
+}
