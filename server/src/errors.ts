@@ -29,6 +29,11 @@ export class DomainError extends Error {
     super(message);
     this.name = "DomainError";
   }
+
+  /** Read by graphql-js when it wraps this error, so GraphQL clients get the code and field issues. */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code, ...(this.issues.length ? { issues: this.issues } : {}) };
+  }
 }
 
 export const notFound = (what: string, id: string) => new DomainError("NOT_FOUND", `${what} ${id} not found`);

@@ -54,6 +54,8 @@ async function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): Pro
   };
 }
 
+// PGlite is one session: an interactive transaction holds it until it ends, so code inside
+// `$transaction(async (tx) => …)` must use `tx`: a query on the outer client waits for it and the transaction times out.
 async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
   const dataDir = join(opts.dataDir, "pglite");
   await mkdir(dataDir, { recursive: true });

@@ -69,7 +69,10 @@ function checksumMatches(sql: string, recorded: string): boolean {
 }
 
 export async function readMigrations(migrationsDir: string = defaultMigrationsDir): Promise<MigrationFile[]> {
-  const entries = await readdir(migrationsDir, { withFileTypes: true });
+  const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") throw new MigrationError(`No migrations folder at ${migrationsDir}.`);
+    throw error;
+  });
   const folders = entries
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -120,7 +123,8 @@ export async function migrate(executor: SqlExecutor, options: MigrateOptions = {
     if (result.applied.length === 0) log(`database schema is up to date (${migrations.length} migrations)`);
     return result;
   } finally {
-    await executor.query("SELECT pg_advisory_unlock($1)", [prismaMigrateLockKey]);
+    // If the session died, Postgres released the lock with it; keep the original error.
+    await executor.query("SELECT pg_advisory_unlock($1)", [prismaMigrateLockKey]).catch(() => {});
   }
 }
 

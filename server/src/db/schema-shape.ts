@@ -94,7 +94,8 @@ export function expectedSchemaShape(datamodel: DMMF.Datamodel): SchemaShape {
         if (foreignKey) foreignKeys[foreignKey.name] = foreignKey.shape;
         continue;
       }
-      if (field.kind === "unsupported") throw new Error(`${model.name}.${field.name}: Unsupported types are not checked`);
+      if (field.kind === "unsupported")
+        throw new Error(`${model.name}.${field.name}: Unsupported types are not checked`);
       const column = field.dbName ?? field.name;
       columns[column] = {
         type: expectedColumnType(field, enumDbNames),
@@ -281,7 +282,10 @@ export async function readDatabaseShape(db: SqlExecutor, options: { ignoreTables
     JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE n.nspname = current_schema()
     ORDER BY t.typname, e.enumsortorder`);
-  for (const row of enumRows) (shape.enums[row.enum] ??= []).push(row.value);
+  for (const row of enumRows) {
+    shape.enums[row.enum] ??= [];
+    shape.enums[row.enum]?.push(row.value);
+  }
 
   const tableRows = await db.query<{ table: string }>(`
     SELECT c.relname::text AS table
@@ -293,7 +297,13 @@ export async function readDatabaseShape(db: SqlExecutor, options: { ignoreTables
   }
   const tableOf = (name: string): TableShape | undefined => shape.tables[name];
 
-  const columnRows = await db.query<{ table: string; column: string; type: string; nullable: boolean; default: string | null }>(`
+  const columnRows = await db.query<{
+    table: string;
+    column: string;
+    type: string;
+    nullable: boolean;
+    default: string | null;
+  }>(`
     SELECT c.relname::text AS table, a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type,
            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
     FROM pg_attribute a
@@ -307,7 +317,13 @@ export async function readDatabaseShape(db: SqlExecutor, options: { ignoreTables
     if (table) table.columns[row.column] = { type: row.type, nullable: row.nullable, default: row.default };
   }
 
-  const indexRows = await db.query<{ table: string; index: string; unique: boolean; primary: boolean; columns: string[] }>(`
+  const indexRows = await db.query<{
+    table: string;
+    index: string;
+    unique: boolean;
+    primary: boolean;
+    columns: string[];
+  }>(`
     SELECT t.relname::text AS table, i.relname::text AS index, ix.indisunique AS unique, ix.indisprimary AS primary,
            ARRAY(
              SELECT a.attname::text

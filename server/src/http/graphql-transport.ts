@@ -92,26 +92,37 @@ export function createGraphQLTransport(opts: GraphQLTransportOptions) {
   return { yoga, attach };
 }
 
+/**
+ * Expected errors keep their message and code; anything else is a bug, logged and masked in
+ * production. Errors are recognised by shape, not `instanceof GraphQLError`: the executor and
+ * this module may hold different copies of graphql (its CommonJS and ESM builds).
+ */
 function toClientError(error: unknown, message: string, production: boolean, onError: (e: unknown, c: string) => void) {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof DomainError) {
-    return new GraphQLError(original.message, {
-      extensions: { code: original.code, ...(original.issues.length ? { issues: original.issues } : {}) },
-    });
+  let original: unknown = error;
+  while (isGraphQLErrorLike(original) && original.originalError) original = original.originalError;
+  // graphql-js copies a DomainError's `extensions` (code, issues) onto the error it wraps it in.
+  if (original instanceof DomainError) return error as GraphQLError;
+  if (original instanceof ForbiddenError && isGraphQLErrorLike(error)) {
+    error.extensions = { ...error.extensions, code: "FORBIDDEN" };
+    return error as GraphQLError;
   }
-  if (original instanceof ForbiddenError) {
-    return new GraphQLError(original.message, { extensions: { code: "FORBIDDEN" } });
-  }
-  if (error instanceof GraphQLError && (!error.originalError || original instanceof GraphQLError)) {
+  if (isGraphQLErrorLike(original) && isGraphQLErrorLike(error)) {
     // Syntax, validation and variable coercion errors: the caller's mistake, said as it is.
-    return new GraphQLError(error.message, {
-      ...(error.nodes ? { nodes: error.nodes } : {}),
-      ...(error.path ? { path: error.path } : {}),
-      extensions: { ...error.extensions, code: (error.extensions?.code as string | undefined) ?? "BAD_USER_INPUT" },
-    });
+    error.extensions = { ...error.extensions, code: (error.extensions?.code as string | undefined) ?? "BAD_USER_INPUT" };
+    return error as GraphQLError;
   }
   onError(original, "graphql resolver");
   return new GraphQLError(production ? message : String((original as Error)?.message ?? message), {
     extensions: { code: "INTERNAL_SERVER_ERROR" },
   });
+}
+
+interface GraphQLErrorLike {
+  name: string;
+  originalError?: unknown;
+  extensions: Record<string, unknown>;
+}
+
+function isGraphQLErrorLike(value: unknown): value is GraphQLErrorLike {
+  return value instanceof Error && value.name === "GraphQLError";
 }

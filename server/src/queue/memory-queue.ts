@@ -26,7 +26,14 @@ import {
   type RetryResult,
   readyScore,
 } from "./port.js";
-import { normalizeEnqueue, normalizeRestore, requireBackoff, requireId, requireInteger } from "./queue-input.js";
+import {
+  type NormalizedEnqueue,
+  normalizeEnqueue,
+  normalizeRestore,
+  requireBackoff,
+  requireId,
+  requireInteger,
+} from "./queue-input.js";
 import { SortedSet } from "./sorted-set.js";
 
 interface StoredJob {
@@ -68,11 +75,12 @@ export class MemoryQueue implements QueuePort {
   #sequence = 0;
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
-    return this.#enqueue(input);
+    return this.#enqueue(normalizeEnqueue(input));
   }
 
   async enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
-    return inputs.map((input) => this.#enqueue(input));
+    // Check every input first so a bad one fails the batch before any job is queued (as in Redis).
+    return inputs.map(normalizeEnqueue).map((request) => this.#enqueue(request));
   }
 
   async claim(req: ClaimRequest): Promise<Claim[]> {
@@ -90,7 +98,8 @@ export class MemoryQueue implements QueuePort {
       let best: { queue: ModelQueue; jobId: string; score: number } | undefined;
       for (const queue of candidates) {
         const head = queue.ready.first();
-        if (head && (best === undefined || head.score < best.score)) best = { queue, jobId: head.member, score: head.score };
+        if (head && (best === undefined || head.score < best.score))
+          best = { queue, jobId: head.member, score: head.score };
       }
       if (best === undefined) break;
       const job = this.#job(best.jobId);
@@ -182,7 +191,7 @@ export class MemoryQueue implements QueuePort {
 
   async position(jobId: string): Promise<number | null> {
     const job = this.#jobs.get(jobId);
-    if (!job || job.state !== "ready") return null;
+    if (job?.state !== "ready") return null;
     return this.#models.get(job.modelId)?.ready.rank(jobId) ?? null;
   }
 
@@ -256,8 +265,7 @@ export class MemoryQueue implements QueuePort {
 
   async close(): Promise<void> {}
 
-  #enqueue(input: EnqueueInput): EnqueueResult {
-    const request = normalizeEnqueue(input);
+  #enqueue(request: NormalizedEnqueue): EnqueueResult {
     if (this.#jobs.has(request.jobId)) return { status: "duplicate", jobId: request.jobId };
     if (request.idempotencyKey !== undefined) {
       const firstJobId = this.#idempotency.get(request.idempotencyKey);

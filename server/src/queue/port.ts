@@ -21,7 +21,10 @@ export interface EnqueueInput {
   now: number;
   /** When set, the job waits in the delayed set until this time (retry backoff). */
   notBefore?: number;
-  /** A second submit with the same key returns the first job instead of queueing another. */
+  /**
+   * A second submit with the same key returns the first job instead of queueing another, while
+   * that first job is still in the queue (Postgres remembers keys for longer).
+   */
   idempotencyKey?: string;
 }
 
@@ -121,17 +124,32 @@ export interface QueuePort {
   enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]>;
   /** Takes up to `slots` jobs, best priority first across the given models, skipping paused ones. */
   claim(req: ClaimRequest): Promise<Claim[]>;
-  /** Extends the leases of the attempts an agent still runs (one call per heartbeat). */
+  /**
+   * Extends the leases of the attempts an agent still runs (one call per heartbeat). A lease past
+   * its expiry that no reaper has taken yet still belongs to the agent and is renewed.
+   */
   renew(agentId: string, attempts: AttemptRef[], leaseMs: number, now: number): Promise<RenewResult>;
-  /** Ends a held attempt for good (success, terminal failure, cancel, timeout). */
+  /**
+   * Ends a held attempt for good (success, terminal failure, cancel, timeout) and forgets the job.
+   * Fenced by the attempt id: "stale" when that attempt no longer holds the job; nothing changes.
+   */
   finish(ref: AttemptRef, now: number): Promise<FinishResult>;
-  /** A failed attempt: delayed for another try, or exhausted when attempts are used up. */
+  /**
+   * A failed attempt: delayed for another try (backoffDelay of the attempt number; `get` shows
+   * the due time as notBefore), or exhausted and forgotten when attempts are used up. Fenced like finish.
+   */
   retry(ref: AttemptRef, now: number, backoff: BackoffPolicy): Promise<RetryResult>;
-  /** Requeues expired leases (with backoff) and promotes due delayed jobs. */
+  /**
+   * Requeues leases with expiry <= now (with backoff; the i-th one in this call draws its jitter
+   * from jitterFor(backoff.random, i)) and promotes due delayed jobs; at most `limit` of each.
+   */
   reap(now: number, limit: number, backoff: BackoffPolicy): Promise<ReapResult>;
   /** Removes a ready or delayed job; for a leased one, says who holds it (it stays leased). */
   cancel(jobId: string): Promise<CancelResult>;
-  /** Removes a job only if it has not started (start deadline passed). */
+  /**
+   * Start deadline passed: removes the job if it is waiting (ready, or delayed between retries, as
+   * the fal start timeout covers queue wait and retries); false when an attempt holds it or it is unknown.
+   */
   expireUnstarted(jobId: string): Promise<boolean>;
   /** 0-based position in its model's ready queue, or null when it is not waiting there. */
   position(jobId: string): Promise<number | null>;
@@ -142,7 +160,11 @@ export interface QueuePort {
   resume(modelId: string): Promise<void>;
   /** Removes every ready and delayed job of a model; returns their ids. */
   purge(modelId: string): Promise<string[]>;
-  /** Puts back a job known to Postgres if the queue lost it; leaves a known job untouched. */
+  /**
+   * Puts back a job known to Postgres if the queue lost it; leaves a known job untouched. A ready
+   * job goes to the back of its priority band; a leased one needs agentId (attemptId defaults to
+   * attemptIdFor(jobId, attempts)); missing notBefore / leaseExpiresAt mean "due now" / "expired".
+   */
   restore(job: QueuedJob): Promise<"restored" | "exists">;
   close(): Promise<void>;
 }

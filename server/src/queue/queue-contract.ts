@@ -1,547 +1,293 @@
 /**
- * The one contract every QueuePort driver must pass (memory-queue.test.ts, redis-queue.test.ts).
- * Time is a fixed clock passed in by the test, as the port requires, so every number is exact.
+ * The one contract every QueuePort driver must pass (memory-queue.test.ts, redis-queue.test.ts):
+ * submit, ordering, claim, position and stats here; leases, cancel, purge and restore in
+ * queue-contract-leases.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { attemptIdFor, type QueuePort } from "./port.js";
 import {
-  attemptIdFor,
-  type BackoffPolicy,
-  backoffDelay,
-  type ClaimRequest,
-  type EnqueueInput,
-  jitterFor,
-  type QueuePort,
-} from "./port.js";
-
-export type MakeQueue = () => Promise<{ queue: QueuePort; cleanup: () => Promise<void> }>;
-
-export const T0 = 1_700_000_000_000;
-export const LEASE_MS = 30_000;
-export const BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000, random: 0.25 };
-
-export function jobInput(jobId: string, overrides: Partial<EnqueueInput> = {}): EnqueueInput {
-  return { jobId, modelId: "m1", priority: 0, maxAttempts: 3, now: T0, ...overrides };
-}
-
-export function claimRequest(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
-  return { agentId: "agent-1", models: "*", slots: 1, leaseMs: LEASE_MS, now: T0, ...overrides };
-}
+  BACKOFF,
+  claimIds,
+  claimOne,
+  claimRequest,
+  jobInput,
+  LEASE_MS,
+  type MakeQueue,
+  type QueueHarness,
+  T0,
+} from "./queue-contract-fixtures.js";
+import { leaseContract } from "./queue-contract-leases.js";
 
 export function queueContract(name: string, makeQueue: MakeQueue): void {
   describe(`QueuePort contract: ${name}`, () => {
-    let queue: QueuePort;
-    let cleanup: () => Promise<void>;
-
+    let current: Awaited<ReturnType<MakeQueue>> | undefined;
     beforeEach(async () => {
-      ({ queue, cleanup } = await makeQueue());
+      current = await makeQueue();
     });
     afterEach(async () => {
-      await queue.close();
-      await cleanup();
+      await current?.queue.close();
+      await current?.cleanup();
+      current = undefined;
+    });
+    const harness: QueueHarness = {
+      get queue() {
+        if (!current) throw new Error("the queue exists only inside a test");
+        return current.queue;
+      },
+    };
+
+    submitAndClaimContract(harness);
+    leaseContract(harness);
+  });
+}
+
+function submitAndClaimContract(harness: QueueHarness): void {
+  let queue: QueuePort;
+  beforeEach(() => {
+    queue = harness.queue;
+  });
+
+  describe("enqueue", () => {
+    it("stores a ready job that can be read back", async () => {
+      expect(await queue.enqueue(jobInput("a", { priority: 7, maxAttempts: 4 }))).toEqual({
+        status: "enqueued",
+        jobId: "a",
+      });
+      expect(await queue.get("a")).toEqual({
+        jobId: "a",
+        modelId: "m1",
+        priority: 7,
+        maxAttempts: 4,
+        attempts: 0,
+        enqueuedAt: T0,
+        state: "ready",
+      });
+      expect(await queue.position("a")).toBe(0);
+      expect(await queue.get("unknown")).toBeNull();
     });
 
-    async function claimIds(request: Partial<ClaimRequest> = {}): Promise<string[]> {
-      return (await queue.claim(claimRequest({ slots: 100, ...request }))).map((claim) => claim.jobId);
-    }
+    it("treats a known job id as a duplicate and changes nothing", async () => {
+      await queue.enqueue(jobInput("a"));
+      expect(await queue.enqueue(jobInput("a", { priority: 50 }))).toEqual({ status: "duplicate", jobId: "a" });
+      expect((await queue.get("a"))?.priority).toBe(0);
+      expect((await queue.stats(["m1"]))[0]?.depth).toBe(1);
+    });
 
-    /** Claims the one ready job of the default model and returns its attempt reference. */
-    async function claimOne(agentId = "agent-1", now = T0) {
-      const [claim] = await queue.claim(claimRequest({ agentId, now }));
-      if (!claim) throw new Error("expected a claim");
-      return claim;
-    }
+    it("answers a reused idempotency key with the first job id until that job leaves", async () => {
+      await queue.enqueue(jobInput("a", { idempotencyKey: "key-1" }));
+      expect(await queue.enqueue(jobInput("b", { idempotencyKey: "key-1" }))).toEqual({
+        status: "duplicate",
+        jobId: "a",
+      });
+      expect(await queue.get("b")).toBeNull();
 
-    describe("enqueue", () => {
-      it("stores a ready job that can be read back", async () => {
-        expect(await queue.enqueue(jobInput("a", { priority: 7, maxAttempts: 4 }))).toEqual({
-          status: "enqueued",
-          jobId: "a",
-        });
-        expect(await queue.get("a")).toEqual({
+      const claim = await claimOne(queue);
+      expect(await queue.finish(claim, T0)).toBe("ok");
+      expect(await queue.enqueue(jobInput("c", { idempotencyKey: "key-1" }))).toEqual({
+        status: "enqueued",
+        jobId: "c",
+      });
+    });
+
+    it("enqueueMany keeps the order and catches duplicates inside the batch", async () => {
+      const results = await queue.enqueueMany([
+        jobInput("a"),
+        jobInput("b"),
+        jobInput("a"),
+        jobInput("c", { idempotencyKey: "k" }),
+        jobInput("d", { idempotencyKey: "k" }),
+      ]);
+      expect(results).toEqual([
+        { status: "enqueued", jobId: "a" },
+        { status: "enqueued", jobId: "b" },
+        { status: "duplicate", jobId: "a" },
+        { status: "enqueued", jobId: "c" },
+        { status: "duplicate", jobId: "c" },
+      ]);
+      expect(await queue.enqueueMany([])).toEqual([]);
+      expect(await claimIds(queue)).toEqual(["a", "b", "c"]);
+    });
+
+    it("rejects malformed numbers before queueing any job of the batch", async () => {
+      await expect(queue.enqueueMany([jobInput("ok"), jobInput("bad", { now: Number.NaN })])).rejects.toThrow(
+        RangeError,
+      );
+      await expect(queue.enqueue(jobInput("bad", { maxAttempts: 0 }))).rejects.toThrow(RangeError);
+      expect(await queue.get("ok")).toBeNull();
+      expect(await queue.get("bad")).toBeNull();
+    });
+
+    it("holds a job with a future notBefore in the delayed set", async () => {
+      await queue.enqueue(jobInput("later", { notBefore: T0 + 5_000 }));
+      expect(await queue.get("later")).toMatchObject({ state: "delayed", notBefore: T0 + 5_000 });
+      expect(await queue.position("later")).toBeNull();
+      expect(await claimIds(queue)).toEqual([]);
+      expect((await queue.reap(T0 + 4_999, 10, BACKOFF)).promoted).toEqual([]);
+      expect((await queue.reap(T0 + 5_000, 10, BACKOFF)).promoted).toEqual(["later"]);
+      expect(await claimIds(queue)).toEqual(["later"]);
+    });
+  });
+
+  describe("ordering and claim", () => {
+    it("runs higher priority first and equal priorities first in, first out", async () => {
+      for (const [jobId, priority] of [
+        ["low-1", -5],
+        ["high-1", 10],
+        ["mid-1", 0],
+        ["high-2", 10],
+        ["low-2", -5],
+        ["mid-2", 0],
+      ] as const) {
+        await queue.enqueue(jobInput(jobId, { priority }));
+      }
+      expect(await claimIds(queue)).toEqual(["high-1", "high-2", "mid-1", "mid-2", "low-1", "low-2"]);
+    });
+
+    it("clamps priorities, so out-of-range ones share the top band in FIFO order", async () => {
+      await queue.enqueue(jobInput("first", { priority: 1_000 }));
+      await queue.enqueue(jobInput("second", { priority: 5_000 }));
+      await queue.enqueue(jobInput("bottom", { priority: -5_000 }));
+      expect((await queue.get("second"))?.priority).toBe(1_000);
+      expect((await queue.get("bottom"))?.priority).toBe(-1_000);
+      expect(await claimIds(queue)).toEqual(["first", "second", "bottom"]);
+    });
+
+    it("hands out at most `slots` jobs", async () => {
+      await queue.enqueueMany(["a", "b", "c", "d", "e"].map((id) => jobInput(id)));
+      expect(await claimIds(queue, { slots: 2 })).toEqual(["a", "b"]);
+      expect(await claimIds(queue, { slots: 0 })).toEqual([]);
+      expect(await claimIds(queue, { slots: 10 })).toEqual(["c", "d", "e"]);
+      expect(await claimIds(queue, { slots: 10 })).toEqual([]);
+    });
+
+    it("claims only the agent's models, taking the best head among them", async () => {
+      await queue.enqueue(jobInput("a", { modelId: "m1", priority: 0 }));
+      await queue.enqueue(jobInput("b", { modelId: "m2", priority: 5 }));
+      await queue.enqueue(jobInput("c", { modelId: "m3", priority: 10 }));
+      const claims = await queue.claim(claimRequest({ models: ["m1", "m2"], slots: 3 }));
+      expect(claims.map((claim) => [claim.jobId, claim.modelId])).toEqual([
+        ["b", "m2"],
+        ["a", "m1"],
+      ]);
+      expect(await claimIds(queue, { models: [] })).toEqual([]);
+      expect(await claimIds(queue, { models: ["m3"] })).toEqual(["c"]);
+    });
+
+    it("with models '*' claims from every model in global FIFO order", async () => {
+      await queue.enqueue(jobInput("a", { modelId: "m1" }));
+      await queue.enqueue(jobInput("b", { modelId: "m2" }));
+      await queue.enqueue(jobInput("c", { modelId: "m1" }));
+      await queue.enqueue(jobInput("d", { modelId: "m3" }));
+      expect(await claimIds(queue, { models: "*" })).toEqual(["a", "b", "c", "d"]);
+    });
+
+    it("skips paused models, still takes enqueues for them, and serves them again on resume", async () => {
+      await queue.pause("m1");
+      await queue.enqueue(jobInput("a", { modelId: "m1" }));
+      await queue.enqueue(jobInput("b", { modelId: "m2" }));
+      expect(await claimIds(queue, { models: "*" })).toEqual(["b"]);
+      expect(await claimIds(queue, { models: ["m1"] })).toEqual([]);
+      expect(await queue.stats(["m1"])).toEqual([
+        { modelId: "m1", depth: 1, running: 0, delayed: 0, oldestEnqueuedAt: T0, paused: true },
+      ]);
+      await queue.resume("m1");
+      expect((await queue.stats(["m1"]))[0]?.paused).toBe(false);
+      expect(await claimIds(queue, { models: ["m1"] })).toEqual(["a"]);
+    });
+
+    it("returns the attempt, its fencing id, the enqueue time and the lease expiry", async () => {
+      await queue.enqueue(jobInput("a", { now: T0 - 500 }));
+      expect(await queue.claim(claimRequest({ now: T0 }))).toEqual([
+        {
           jobId: "a",
           modelId: "m1",
-          priority: 7,
-          maxAttempts: 4,
-          attempts: 0,
-          enqueuedAt: T0,
-          state: "ready",
-        });
-        expect(await queue.position("a")).toBe(0);
-        expect(await queue.get("unknown")).toBeNull();
-      });
-
-      it("treats a known job id as a duplicate and changes nothing", async () => {
-        await queue.enqueue(jobInput("a"));
-        expect(await queue.enqueue(jobInput("a", { priority: 50 }))).toEqual({ status: "duplicate", jobId: "a" });
-        expect((await queue.get("a"))?.priority).toBe(0);
-        expect((await queue.stats(["m1"]))[0]?.depth).toBe(1);
-      });
-
-      it("answers a reused idempotency key with the first job id until that job leaves", async () => {
-        await queue.enqueue(jobInput("a", { idempotencyKey: "key-1" }));
-        expect(await queue.enqueue(jobInput("b", { idempotencyKey: "key-1" }))).toEqual({
-          status: "duplicate",
-          jobId: "a",
-        });
-        expect(await queue.get("b")).toBeNull();
-
-        const claim = await claimOne();
-        expect(await queue.finish(claim, T0)).toBe("ok");
-        expect(await queue.enqueue(jobInput("c", { idempotencyKey: "key-1" }))).toEqual({
-          status: "enqueued",
-          jobId: "c",
-        });
-      });
-
-      it("enqueueMany keeps the order and catches duplicates inside the batch", async () => {
-        const results = await queue.enqueueMany([
-          jobInput("a"),
-          jobInput("b"),
-          jobInput("a"),
-          jobInput("c", { idempotencyKey: "k" }),
-          jobInput("d", { idempotencyKey: "k" }),
-        ]);
-        expect(results).toEqual([
-          { status: "enqueued", jobId: "a" },
-          { status: "enqueued", jobId: "b" },
-          { status: "duplicate", jobId: "a" },
-          { status: "enqueued", jobId: "c" },
-          { status: "duplicate", jobId: "c" },
-        ]);
-        expect(await queue.enqueueMany([])).toEqual([]);
-        expect(await claimIds()).toEqual(["a", "b", "c"]);
-      });
-
-      it("holds a job with a future notBefore in the delayed set", async () => {
-        await queue.enqueue(jobInput("later", { notBefore: T0 + 5_000 }));
-        expect(await queue.get("later")).toMatchObject({ state: "delayed", notBefore: T0 + 5_000 });
-        expect(await queue.position("later")).toBeNull();
-        expect(await claimIds()).toEqual([]);
-        expect((await queue.reap(T0 + 4_999, 10, BACKOFF)).promoted).toEqual([]);
-        expect((await queue.reap(T0 + 5_000, 10, BACKOFF)).promoted).toEqual(["later"]);
-        expect(await claimIds()).toEqual(["later"]);
-      });
-    });
-
-    describe("ordering and claim", () => {
-      it("runs higher priority first and equal priorities first in, first out", async () => {
-        for (const [jobId, priority] of [
-          ["low-1", -5],
-          ["high-1", 10],
-          ["mid-1", 0],
-          ["high-2", 10],
-          ["low-2", -5],
-          ["mid-2", 0],
-        ] as const) {
-          await queue.enqueue(jobInput(jobId, { priority }));
-        }
-        expect(await claimIds()).toEqual(["high-1", "high-2", "mid-1", "mid-2", "low-1", "low-2"]);
-      });
-
-      it("clamps priorities, so out-of-range ones share the top band in FIFO order", async () => {
-        await queue.enqueue(jobInput("first", { priority: 1_000 }));
-        await queue.enqueue(jobInput("second", { priority: 5_000 }));
-        await queue.enqueue(jobInput("bottom", { priority: -5_000 }));
-        expect((await queue.get("second"))?.priority).toBe(1_000);
-        expect((await queue.get("bottom"))?.priority).toBe(-1_000);
-        expect(await claimIds()).toEqual(["first", "second", "bottom"]);
-      });
-
-      it("hands out at most `slots` jobs", async () => {
-        await queue.enqueueMany(["a", "b", "c", "d", "e"].map((id) => jobInput(id)));
-        expect(await claimIds({ slots: 2 })).toEqual(["a", "b"]);
-        expect(await claimIds({ slots: 0 })).toEqual([]);
-        expect(await claimIds({ slots: 10 })).toEqual(["c", "d", "e"]);
-        expect(await claimIds({ slots: 10 })).toEqual([]);
-      });
-
-      it("claims only the agent's models, taking the best head among them", async () => {
-        await queue.enqueue(jobInput("a", { modelId: "m1", priority: 0 }));
-        await queue.enqueue(jobInput("b", { modelId: "m2", priority: 5 }));
-        await queue.enqueue(jobInput("c", { modelId: "m3", priority: 10 }));
-        const claims = await queue.claim(claimRequest({ models: ["m1", "m2"], slots: 3 }));
-        expect(claims.map((claim) => [claim.jobId, claim.modelId])).toEqual([
-          ["b", "m2"],
-          ["a", "m1"],
-        ]);
-        expect(await claimIds({ models: [] })).toEqual([]);
-        expect(await claimIds({ models: ["m3"] })).toEqual(["c"]);
-      });
-
-      it("with models '*' claims from every model in global FIFO order", async () => {
-        await queue.enqueue(jobInput("a", { modelId: "m1" }));
-        await queue.enqueue(jobInput("b", { modelId: "m2" }));
-        await queue.enqueue(jobInput("c", { modelId: "m1" }));
-        await queue.enqueue(jobInput("d", { modelId: "m3" }));
-        expect(await claimIds({ models: "*" })).toEqual(["a", "b", "c", "d"]);
-      });
-
-      it("skips paused models, still takes enqueues for them, and serves them again on resume", async () => {
-        await queue.pause("m1");
-        await queue.enqueue(jobInput("a", { modelId: "m1" }));
-        await queue.enqueue(jobInput("b", { modelId: "m2" }));
-        expect(await claimIds({ models: "*" })).toEqual(["b"]);
-        expect(await claimIds({ models: ["m1"] })).toEqual([]);
-        expect(await queue.stats(["m1"])).toEqual([
-          { modelId: "m1", depth: 1, running: 0, delayed: 0, oldestEnqueuedAt: T0, paused: true },
-        ]);
-        await queue.resume("m1");
-        expect((await queue.stats(["m1"]))[0]?.paused).toBe(false);
-        expect(await claimIds({ models: ["m1"] })).toEqual(["a"]);
-      });
-
-      it("returns the attempt, its fencing id, the enqueue time and the lease expiry", async () => {
-        await queue.enqueue(jobInput("a", { now: T0 - 500 }));
-        expect(await queue.claim(claimRequest({ now: T0 }))).toEqual([
-          { jobId: "a", modelId: "m1", attemptId: attemptIdFor("a", 1), attempt: 1, enqueuedAt: T0 - 500, leaseExpiresAt: T0 + LEASE_MS },
-        ]);
-        expect(await queue.get("a")).toMatchObject({
-          state: "leased",
-          attempts: 1,
-          agentId: "agent-1",
-          attemptId: "a.1",
+          attemptId: attemptIdFor("a", 1),
+          attempt: 1,
+          enqueuedAt: T0 - 500,
           leaseExpiresAt: T0 + LEASE_MS,
-        });
-        expect(await queue.leasedBy("agent-1")).toEqual([{ jobId: "a", attemptId: "a.1" }]);
-        expect(await queue.leasedBy("agent-2")).toEqual([]);
+        },
+      ]);
+      expect(await queue.get("a")).toMatchObject({
+        state: "leased",
+        attempts: 1,
+        agentId: "agent-1",
+        attemptId: "a.1",
+        leaseExpiresAt: T0 + LEASE_MS,
       });
-
-      it("numbers attempts upward across retries and keeps the enqueue time", async () => {
-        await queue.enqueue(jobInput("a", { maxAttempts: 5 }));
-        let now = T0;
-        for (const attempt of [1, 2, 3]) {
-          const claim = await claimOne("agent-1", now);
-          expect(claim).toMatchObject({ attempt, attemptId: attemptIdFor("a", attempt), enqueuedAt: T0 });
-          expect(await queue.retry(claim, now, BACKOFF)).toBe("retry");
-          now = (await queue.get("a"))?.notBefore ?? Number.NaN;
-          expect((await queue.reap(now, 10, BACKOFF)).promoted).toEqual(["a"]);
-        }
-      });
-
-      it("never gives one job to two concurrent claimers", async () => {
-        const jobIds = Array.from({ length: 60 }, (_, i) => `job-${String(i).padStart(2, "0")}`);
-        await queue.enqueueMany(jobIds.map((id, i) => jobInput(id, { modelId: i % 2 === 0 ? "m1" : "m2" })));
-        const claims = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => queue.claim(claimRequest({ agentId: i % 2 ? "agent-a" : "agent-b", slots: 2 }))),
-        );
-        const claimed = claims.flat().map((claim) => claim.jobId);
-        expect(claimed).toHaveLength(60);
-        expect(new Set(claimed).size).toBe(60);
-        expect(claims.flat().every((claim) => claim.attempt === 1)).toBe(true);
-        const held = [...(await queue.leasedBy("agent-a")), ...(await queue.leasedBy("agent-b"))];
-        expect(held.map((ref) => ref.jobId).sort()).toEqual(jobIds);
-      });
+      expect(await queue.leasedBy("agent-1")).toEqual([{ jobId: "a", attemptId: "a.1" }]);
+      expect(await queue.leasedBy("agent-2")).toEqual([]);
     });
 
-    describe("leases", () => {
-      it("renew extends a held lease so the reaper leaves it alone", async () => {
-        await queue.enqueue(jobInput("a"));
-        const claim = await claimOne();
-        const renewal = await queue.renew("agent-1", [claim], LEASE_MS, T0 + 20_000);
-        expect(renewal).toEqual({ renewed: [{ jobId: "a", attemptId: "a.1" }], lost: [] });
-        expect((await queue.get("a"))?.leaseExpiresAt).toBe(T0 + 50_000);
-        expect((await queue.reap(T0 + 49_999, 10, BACKOFF)).expired).toEqual([]);
-        expect((await queue.reap(T0 + 50_000, 10, BACKOFF)).expired.map((lease) => lease.jobId)).toEqual(["a"]);
-      });
-
-      it("renew reports attempts the agent no longer holds as lost", async () => {
-        await queue.enqueueMany([jobInput("reaped"), jobInput("finished"), jobInput("taken-over")]);
-        const [reaped, finished, takenOver] = await queue.claim(claimRequest({ slots: 3, leaseMs: 1_000 }));
-        if (!reaped || !finished || !takenOver) throw new Error("expected three claims");
-
-        expect(await queue.finish(finished, T0)).toBe("ok"); // e.g. cancelled by an operator
-        const reap = await queue.reap(T0 + 1_000, 10, { ...BACKOFF, baseMs: 0, maxMs: 0 });
-        expect(reap.expired.map((lease) => lease.jobId).sort()).toEqual(["reaped", "taken-over"]);
-        await queue.cancel("reaped"); // the retried job is dropped while it waits
-        const [secondAttempt] = await queue.claim(claimRequest({ agentId: "agent-2", now: T0 + 1_000 }));
-        expect(secondAttempt?.attemptId).toBe("taken-over.2");
-
-        const renewal = await queue.renew(
-          "agent-1",
-          [reaped, finished, takenOver, { jobId: "taken-over", attemptId: "taken-over.2" }, { jobId: "nope", attemptId: "nope.1" }],
-          LEASE_MS,
-          T0 + 1_000,
-        );
-        expect(renewal.renewed).toEqual([]);
-        expect(renewal.lost).toEqual([
-          { jobId: "reaped", attemptId: "reaped.1" },
-          { jobId: "finished", attemptId: "finished.1" },
-          { jobId: "taken-over", attemptId: "taken-over.1" },
-          { jobId: "taken-over", attemptId: "taken-over.2" },
-          { jobId: "nope", attemptId: "nope.1" },
-        ]);
-        const holder = await queue.renew("agent-2", [{ jobId: "taken-over", attemptId: "taken-over.2" }], LEASE_MS, T0 + 1_000);
-        expect(holder.lost).toEqual([]);
-        expect(holder.renewed).toHaveLength(1);
-      });
-
-      it("finish by the holding attempt forgets the job; a second finish is stale", async () => {
-        await queue.enqueue(jobInput("a"));
-        const claim = await claimOne();
-        expect(await queue.finish(claim, T0 + 1)).toBe("ok");
-        expect(await queue.get("a")).toBeNull();
-        expect(await queue.leasedBy("agent-1")).toEqual([]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 0, running: 0, delayed: 0 });
-        expect(await queue.finish(claim, T0 + 2)).toBe("stale");
-      });
-
-      it("finish with any other attempt id is stale and changes nothing", async () => {
-        await queue.enqueue(jobInput("a"));
-        await claimOne();
-        const before = await queue.get("a");
-        expect(await queue.finish({ jobId: "a", attemptId: "a.2" }, T0)).toBe("stale");
-        expect(await queue.finish({ jobId: "a", attemptId: "a.0" }, T0)).toBe("stale");
-        expect(await queue.finish({ jobId: "ghost", attemptId: "ghost.1" }, T0)).toBe("stale");
-        expect(await queue.get("a")).toEqual(before);
-      });
-
-      it("retry waits a jittered backoff in [ceiling/2, ceiling], then reap makes the job ready", async () => {
-        const policy: BackoffPolicy = { baseMs: 1_000, maxMs: 3_000, random: 0.999 };
-        const expectedCeilings = [1_000, 2_000, 3_000, 3_000]; // base·2^(n-1), capped at maxMs
-        await queue.enqueue(jobInput("a", { maxAttempts: 10 }));
-        let now = T0;
-        for (const [index, ceiling] of expectedCeilings.entries()) {
-          const draw = { ...policy, random: [0, 0.999, 0.5, 0.25][index] ?? 0 };
-          const claim = await claimOne("agent-1", now);
-          expect(await queue.retry(claim, now, draw)).toBe("retry");
-          const waiting = await queue.get("a");
-          const delay = (waiting?.notBefore ?? Number.NaN) - now;
-          expect(delay).toBe(backoffDelay(claim.attempt, draw));
-          expect(delay).toBeGreaterThanOrEqual(Math.ceil(ceiling / 2));
-          expect(delay).toBeLessThanOrEqual(ceiling);
-          expect(waiting).toMatchObject({ state: "delayed", attempts: index + 1 });
-          expect(await queue.position("a")).toBeNull();
-          expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 0, running: 0, delayed: 1 });
-
-          expect((await queue.reap(now + delay - 1, 10, policy)).promoted).toEqual([]);
-          now += delay;
-          expect(await queue.reap(now, 10, policy)).toEqual({ expired: [], promoted: ["a"] });
-          expect(await queue.position("a")).toBe(0);
-        }
-      });
-
-      it("retry is exhausted once maxAttempts are used, and the job is gone", async () => {
-        await queue.enqueue(jobInput("a", { maxAttempts: 2 }));
-        const first = await claimOne();
-        expect(await queue.retry(first, T0, BACKOFF)).toBe("retry");
-        await queue.reap(T0 + BACKOFF.maxMs, 10, BACKOFF);
-        const second = await claimOne("agent-1", T0 + BACKOFF.maxMs);
-        expect(second.attempt).toBe(2);
-        expect(await queue.retry(second, T0 + BACKOFF.maxMs, BACKOFF)).toBe("exhausted");
-        expect(await queue.get("a")).toBeNull();
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 0, running: 0, delayed: 0 });
-        expect(await queue.retry(second, T0 + BACKOFF.maxMs, BACKOFF)).toBe("stale");
-      });
-
-      it("retry by a stale attempt is rejected and changes nothing", async () => {
-        await queue.enqueue(jobInput("a"));
-        await claimOne();
-        expect(await queue.retry({ jobId: "a", attemptId: "a.7" }, T0, BACKOFF)).toBe("stale");
-        expect(await queue.get("a")).toMatchObject({ state: "leased", attemptId: "a.1", attempts: 1 });
-      });
-
-      it("reap requeues expired leases with per-job jitter and names their agent and attempt", async () => {
-        await queue.enqueueMany(["a", "b", "c"].map((id) => jobInput(id)));
-        await queue.claim(claimRequest({ agentId: "agent-1", slots: 2, leaseMs: 10_000 }));
-        await queue.claim(claimRequest({ agentId: "agent-2", slots: 1, leaseMs: 60_000 }));
-
-        expect((await queue.reap(T0 + 9_999, 10, BACKOFF)).expired).toEqual([]);
-        const now = T0 + 10_000;
-        const { expired } = await queue.reap(now, 10, BACKOFF);
-        expect(expired.map(({ jobId, attemptId, agentId, outcome }) => ({ jobId, attemptId, agentId, outcome }))).toEqual([
-          { jobId: "a", attemptId: "a.1", agentId: "agent-1", outcome: "retry" },
-          { jobId: "b", attemptId: "b.1", agentId: "agent-1", outcome: "retry" },
-        ]);
-        expired.forEach((lease, index) => {
-          const draw = { ...BACKOFF, random: jitterFor(BACKOFF.random, index) };
-          expect(lease.retryAt).toBe(now + backoffDelay(1, draw));
-        });
-        expect(expired[0]?.retryAt).not.toBe(expired[1]?.retryAt);
-
-        expect(await queue.finish({ jobId: "a", attemptId: "a.1" }, now)).toBe("stale");
-        expect(await queue.leasedBy("agent-1")).toEqual([]);
-        expect(await queue.leasedBy("agent-2")).toEqual([{ jobId: "c", attemptId: "c.1" }]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ running: 1, delayed: 2 });
-      });
-
-      it("reap exhausts an expired lease that used its last attempt", async () => {
-        await queue.enqueue(jobInput("a", { maxAttempts: 1 }));
-        await claimOne();
-        expect(await queue.reap(T0 + LEASE_MS, 10, BACKOFF)).toEqual({
-          expired: [{ jobId: "a", attemptId: "a.1", agentId: "agent-1", outcome: "exhausted" }],
-          promoted: [],
-        });
-        expect(await queue.get("a")).toBeNull();
-        expect(await queue.finish({ jobId: "a", attemptId: "a.1" }, T0 + LEASE_MS)).toBe("stale");
-      });
-
-      it("reap takes at most `limit` expired leases and due jobs per call", async () => {
-        await queue.enqueueMany(["a", "b", "c"].map((id) => jobInput(id, { maxAttempts: 1 })));
-        await queue.claim(claimRequest({ slots: 3 }));
-        expect((await queue.reap(T0 + LEASE_MS, 2, BACKOFF)).expired).toHaveLength(2);
-        expect((await queue.reap(T0 + LEASE_MS, 2, BACKOFF)).expired).toHaveLength(1);
-
-        await queue.enqueueMany(["d", "e", "f"].map((id) => jobInput(id, { notBefore: T0 + 1 })));
-        expect((await queue.reap(T0 + 1, 2, BACKOFF)).promoted).toEqual(["d", "e"]);
-        expect((await queue.reap(T0 + 1, 2, BACKOFF)).promoted).toEqual(["f"]);
-      });
+    it("numbers attempts upward across retries and keeps the enqueue time", async () => {
+      await queue.enqueue(jobInput("a", { maxAttempts: 5 }));
+      let now = T0;
+      for (const attempt of [1, 2, 3]) {
+        const claim = await claimOne(queue, "agent-1", now);
+        expect(claim).toMatchObject({ attempt, attemptId: attemptIdFor("a", attempt), enqueuedAt: T0 });
+        expect(await queue.retry(claim, now, BACKOFF)).toBe("retry");
+        now = (await queue.get("a"))?.notBefore ?? Number.NaN;
+        expect((await queue.reap(now, 10, BACKOFF)).promoted).toEqual(["a"]);
+      }
     });
 
-    describe("cancel and deadlines", () => {
-      it("cancel removes a ready job at once", async () => {
-        await queue.enqueueMany([jobInput("a"), jobInput("b")]);
-        expect(await queue.cancel("a")).toEqual({ state: "removed" });
-        expect(await queue.get("a")).toBeNull();
-        expect(await queue.position("b")).toBe(0);
-        expect(await claimIds()).toEqual(["b"]);
-      });
+    it("never gives one job to two concurrent claimers", async () => {
+      const jobIds = Array.from({ length: 60 }, (_, i) => `job-${String(i).padStart(2, "0")}`);
+      await queue.enqueueMany(jobIds.map((id, i) => jobInput(id, { modelId: i % 2 === 0 ? "m1" : "m2" })));
+      const claims = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          queue.claim(claimRequest({ agentId: i % 2 ? "agent-a" : "agent-b", slots: 2 })),
+        ),
+      );
+      const claimed = claims.flat().map((claim) => claim.jobId);
+      expect(claimed).toHaveLength(60);
+      expect(new Set(claimed).size).toBe(60);
+      expect(claims.flat().every((claim) => claim.attempt === 1)).toBe(true);
+      const held = [...(await queue.leasedBy("agent-a")), ...(await queue.leasedBy("agent-b"))];
+      expect(held.map((ref) => ref.jobId).sort()).toEqual(jobIds);
+    });
+  });
 
-      it("cancel removes a delayed job, which the reaper then never promotes", async () => {
-        await queue.enqueue(jobInput("a", { notBefore: T0 + 100 }));
-        expect(await queue.cancel("a")).toEqual({ state: "removed" });
-        expect((await queue.stats(["m1"]))[0]?.delayed).toBe(0);
-        expect((await queue.reap(T0 + 100, 10, BACKOFF)).promoted).toEqual([]);
-      });
+  describe("position and stats", () => {
+    it("position is the 0-based rank with mixed priorities, per model, and after removals", async () => {
+      const priorities = Array.from({ length: 200 }, (_, i) => ((i * 37) % 7) - 3);
+      const inputs = priorities.map((priority, i) => jobInput(`j${i}`, { priority }));
+      await queue.enqueueMany(inputs);
+      await queue.enqueue(jobInput("other-model", { modelId: "m2", priority: 1_000 }));
+      const expectedOrder = inputs
+        .map((input, i) => ({ jobId: input.jobId, priority: input.priority, i }))
+        .sort((a, b) => b.priority - a.priority || a.i - b.i)
+        .map((entry) => entry.jobId);
+      for (const [rank, jobId] of expectedOrder.entries()) expect(await queue.position(jobId)).toBe(rank);
+      expect(await queue.position("other-model")).toBe(0);
 
-      it("cancel of a leased job names its holder and leaves it leased", async () => {
-        await queue.enqueue(jobInput("a"));
-        await claimOne("agent-7");
-        expect(await queue.cancel("a")).toEqual({ state: "leased", agentId: "agent-7", attemptId: "a.1" });
-        expect(await queue.get("a")).toMatchObject({ state: "leased", agentId: "agent-7" });
-        expect(await queue.cancel("unknown")).toEqual({ state: "absent" });
-      });
-
-      it("expireUnstarted removes waiting jobs (ready or between retries) but never a running one", async () => {
-        await queue.enqueueMany([jobInput("retrying"), jobInput("running")]);
-        const [retrying] = await queue.claim(claimRequest({ slots: 2 }));
-        if (!retrying) throw new Error("expected a claim");
-        await queue.enqueue(jobInput("ready"));
-        expect(await queue.retry(retrying, T0, BACKOFF)).toBe("retry");
-
-        expect(await queue.expireUnstarted("ready")).toBe(true);
-        expect(await queue.expireUnstarted("retrying")).toBe(true);
-        expect(await queue.expireUnstarted("running")).toBe(false);
-        expect(await queue.expireUnstarted("unknown")).toBe(false);
-        expect(await queue.get("ready")).toBeNull();
-        expect(await queue.get("retrying")).toBeNull();
-        expect(await queue.get("running")).toMatchObject({ state: "leased" });
-      });
+      const removed = new Set([expectedOrder[3], expectedOrder[100], expectedOrder[199]]);
+      for (const jobId of removed) await queue.cancel(jobId ?? "");
+      const claimed = await claimIds(queue, { models: ["m1"], slots: 5 });
+      expect(claimed).toEqual(expectedOrder.filter((id) => !removed.has(id)).slice(0, 5));
+      const remaining = expectedOrder.filter((id) => !removed.has(id) && !claimed.includes(id));
+      for (const [rank, jobId] of remaining.entries()) expect(await queue.position(jobId)).toBe(rank);
+      for (const jobId of [...removed, ...claimed]) expect(await queue.position(jobId ?? "")).toBeNull();
+      expect(await queue.position("unknown")).toBeNull();
     });
 
-    describe("position and stats", () => {
-      it("position is the 0-based rank with mixed priorities, per model, and after removals", async () => {
-        const priorities = Array.from({ length: 200 }, (_, i) => ((i * 37) % 7) - 3);
-        const inputs = priorities.map((priority, i) => jobInput(`j${i}`, { priority }));
-        await queue.enqueueMany(inputs);
-        await queue.enqueue(jobInput("other-model", { modelId: "m2", priority: 1_000 }));
-        const expectedOrder = inputs
-          .map((input, i) => ({ jobId: input.jobId, priority: input.priority, i }))
-          .sort((a, b) => b.priority - a.priority || a.i - b.i)
-          .map((entry) => entry.jobId);
-        for (const [rank, jobId] of expectedOrder.entries()) expect(await queue.position(jobId)).toBe(rank);
-        expect(await queue.position("other-model")).toBe(0);
+    it("stats count ready, running and delayed jobs per model with the oldest wait", async () => {
+      await queue.enqueue(jobInput("old-low", { priority: 0, now: T0 + 1 }));
+      await queue.enqueue(jobInput("new-high", { priority: 5, now: T0 + 2 }));
+      await queue.enqueue(jobInput("newest", { priority: 0, now: T0 + 3 }));
+      await queue.enqueue(jobInput("later", { now: T0 + 4, notBefore: T0 + 10_000 }));
+      await queue.pause("m2");
 
-        const removed = new Set([expectedOrder[3], expectedOrder[100], expectedOrder[199]]);
-        for (const jobId of removed) await queue.cancel(jobId ?? "");
-        const claimed = await claimIds({ models: ["m1"], slots: 5 });
-        expect(claimed).toEqual(expectedOrder.filter((id) => !removed.has(id)).slice(0, 5));
-        const remaining = expectedOrder.filter((id) => !removed.has(id) && !claimed.includes(id));
-        for (const [rank, jobId] of remaining.entries()) expect(await queue.position(jobId)).toBe(rank);
-        for (const jobId of [...removed, ...claimed]) expect(await queue.position(jobId ?? "")).toBeNull();
-        expect(await queue.position("unknown")).toBeNull();
-      });
-
-      it("stats count ready, running and delayed jobs per model with the oldest wait", async () => {
-        await queue.enqueue(jobInput("old-low", { priority: 0, now: T0 + 1 }));
-        await queue.enqueue(jobInput("new-high", { priority: 5, now: T0 + 2 }));
-        await queue.enqueue(jobInput("newest", { priority: 0, now: T0 + 3 }));
-        await queue.enqueue(jobInput("later", { now: T0 + 4, notBefore: T0 + 10_000 }));
-        await queue.pause("m2");
-
-        expect(await queue.stats()).toEqual([
-          { modelId: "m1", depth: 3, running: 0, delayed: 1, oldestEnqueuedAt: T0 + 1, paused: false },
-          { modelId: "m2", depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: true },
-        ]);
-        expect(await claimIds({ slots: 1 })).toEqual(["new-high"]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 2, running: 1, oldestEnqueuedAt: T0 + 1 });
-        expect(await claimIds({ slots: 1 })).toEqual(["old-low"]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 1, running: 2, oldestEnqueuedAt: T0 + 3 });
-        expect(await queue.stats(["never-seen"])).toEqual([
-          { modelId: "never-seen", depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: false },
-        ]);
-      });
-    });
-
-    describe("purge and restore", () => {
-      it("purge removes a model's ready and delayed jobs and leaves leased ones running", async () => {
-        await queue.enqueueMany([jobInput("running"), jobInput("ready-1"), jobInput("ready-2", { idempotencyKey: "k" })]);
-        await queue.enqueue(jobInput("delayed", { notBefore: T0 + 1_000 }));
-        await queue.enqueue(jobInput("elsewhere", { modelId: "m2" }));
-        const running = await claimOne();
-
-        expect((await queue.purge("m1")).sort()).toEqual(["delayed", "ready-1", "ready-2"]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 0, running: 1, delayed: 0 });
-        expect((await queue.reap(T0 + 1_000, 10, BACKOFF)).promoted).toEqual([]);
-        expect(await queue.position("elsewhere")).toBe(0);
-        expect(await queue.finish(running, T0)).toBe("ok");
-        expect((await queue.enqueue(jobInput("again", { idempotencyKey: "k" }))).status).toBe("enqueued");
-        expect(await queue.purge("never-seen")).toEqual([]);
-      });
-
-      it("restore puts back a lost ready job and continues its attempt series", async () => {
-        const job = { jobId: "a", modelId: "m1", priority: 3, maxAttempts: 5, attempts: 2, enqueuedAt: T0 - 9 };
-        expect(await queue.restore({ ...job, state: "ready" })).toBe("restored");
-        expect(await queue.get("a")).toEqual({ ...job, state: "ready" });
-        expect(await queue.position("a")).toBe(0);
-        expect(await queue.claim(claimRequest())).toEqual([
-          { jobId: "a", modelId: "m1", attemptId: "a.3", attempt: 3, enqueuedAt: T0 - 9, leaseExpiresAt: T0 + LEASE_MS },
-        ]);
-      });
-
-      it("restore puts back a lost delayed job that the reaper promotes when due", async () => {
-        const job = { jobId: "a", modelId: "m1", priority: 0, maxAttempts: 5, attempts: 1, enqueuedAt: T0 };
-        expect(await queue.restore({ ...job, state: "delayed", notBefore: T0 + 5_000 })).toBe("restored");
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 0, delayed: 1 });
-        expect((await queue.reap(T0 + 4_999, 10, BACKOFF)).promoted).toEqual([]);
-        expect((await queue.reap(T0 + 5_000, 10, BACKOFF)).promoted).toEqual(["a"]);
-        expect((await claimOne("agent-1", T0 + 5_000)).attemptId).toBe("a.2");
-      });
-
-      it("restore puts back a lost lease that its agent can finish or the reaper can requeue", async () => {
-        const base = { modelId: "m1", priority: 0, maxAttempts: 5, attempts: 2, enqueuedAt: T0, state: "leased" as const };
-        const lease = { agentId: "agent-9", leaseExpiresAt: T0 + 1_000 };
-        expect(await queue.restore({ ...base, ...lease, jobId: "a", attemptId: "a.2" })).toBe("restored");
-        expect(await queue.restore({ ...base, ...lease, jobId: "b" })).toBe("restored"); // attempt id derived
-        expect(await queue.leasedBy("agent-9")).toEqual([
-          { jobId: "a", attemptId: "a.2" },
-          { jobId: "b", attemptId: "b.2" },
-        ]);
-        expect((await queue.stats(["m1"]))[0]).toMatchObject({ running: 2 });
-        expect(await queue.finish({ jobId: "a", attemptId: "a.2" }, T0)).toBe("ok");
-
-        const { expired } = await queue.reap(T0 + 1_000, 10, { ...BACKOFF, baseMs: 0, maxMs: 0 });
-        expect(expired).toEqual([{ jobId: "b", attemptId: "b.2", agentId: "agent-9", outcome: "retry", retryAt: T0 + 1_000 }]);
-        await queue.reap(T0 + 1_000, 10, BACKOFF);
-        expect((await claimOne("agent-1", T0 + 1_000)).attemptId).toBe("b.3");
-      });
-
-      it("restore leaves a job the queue still knows untouched", async () => {
-        await queue.enqueue(jobInput("a", { priority: 1 }));
-        const before = await queue.get("a");
-        const restored = await queue.restore({
-          jobId: "a",
-          modelId: "m2",
-          priority: 9,
-          maxAttempts: 9,
-          attempts: 4,
-          enqueuedAt: T0 - 1,
-          state: "delayed",
-          notBefore: T0 + 1,
-        });
-        expect(restored).toBe("exists");
-        expect(await queue.get("a")).toEqual(before);
-        expect(await queue.position("a")).toBe(0);
-      });
+      expect(await queue.stats()).toEqual([
+        { modelId: "m1", depth: 3, running: 0, delayed: 1, oldestEnqueuedAt: T0 + 1, paused: false },
+        { modelId: "m2", depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: true },
+      ]);
+      expect(await claimIds(queue, { slots: 1 })).toEqual(["new-high"]);
+      expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 2, running: 1, oldestEnqueuedAt: T0 + 1 });
+      expect(await claimIds(queue, { slots: 1 })).toEqual(["old-low"]);
+      expect((await queue.stats(["m1"]))[0]).toMatchObject({ depth: 1, running: 2, oldestEnqueuedAt: T0 + 3 });
+      expect(await queue.stats(["never-seen"])).toEqual([
+        { modelId: "never-seen", depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: false },
+      ]);
     });
   });
 }

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_PRIORITY, MIN_PRIORITY, type QueuedJob, readyScore, SEQUENCE_SPAN } from "./port.js";
-import { BACKOFF, claimRequest, jobInput, LEASE_MS, queueContract, T0 } from "./queue-contract.js";
+import { queueContract } from "./queue-contract.js";
+import { BACKOFF, claimRequest, jobInput, LEASE_MS, T0 } from "./queue-contract-fixtures.js";
 import { RedisQueue } from "./redis-queue.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -74,7 +75,10 @@ describe("RedisQueue on real Redis", () => {
 
     for (const job of known) expect(await queue.restore(job)).toBe("restored");
     for (const job of known) expect(await queue.restore(job)).toBe("exists");
-    expect((await queue.claim(claimRequest({ agentId: "agent-2", slots: 10 }))).map((c) => c.jobId)).toEqual(["a", "c"]);
+    expect((await queue.claim(claimRequest({ agentId: "agent-2", slots: 10 }))).map((c) => c.jobId)).toEqual([
+      "a",
+      "c",
+    ]);
     expect(await queue.leasedBy("agent-1")).toEqual([{ jobId: "b", attemptId: "b.1" }]);
     expect(await queue.finish({ jobId: "b", attemptId: "b.1" }, T0)).toBe("ok");
     expect((await queue.reap(T0 + 2_000, 10, BACKOFF)).promoted).toEqual(["d"]);

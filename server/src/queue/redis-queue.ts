@@ -27,22 +27,22 @@
  */
 import { readFileSync } from "node:fs";
 import type { ChainableCommander, Redis } from "ioredis";
-import {
-  type AttemptRef,
-  type BackoffPolicy,
-  type CancelResult,
-  type Claim,
-  type ClaimRequest,
-  type EnqueueInput,
-  type EnqueueResult,
-  type FinishResult,
-  type QueuedJob,
-  type QueuePort,
-  type QueueStats,
-  type ReapedLease,
-  type ReapResult,
-  type RenewResult,
-  type RetryResult,
+import type {
+  AttemptRef,
+  BackoffPolicy,
+  CancelResult,
+  Claim,
+  ClaimRequest,
+  EnqueueInput,
+  EnqueueResult,
+  FinishResult,
+  QueuedJob,
+  QueuePort,
+  QueueStats,
+  ReapedLease,
+  ReapResult,
+  RenewResult,
+  RetryResult,
 } from "./port.js";
 import { normalizeEnqueue, normalizeRestore, requireBackoff, requireId, requireInteger } from "./queue-input.js";
 
@@ -155,7 +155,13 @@ export class RedisQueue implements QueuePort {
     const now = requireInteger("now", req.now);
     const leaseMs = requireInteger("leaseMs", req.leaseMs, 1);
     const modelArgs = req.models === "*" ? ["*"] : ["list", ...req.models];
-    const reply = await this.#run(this.#redis, "claim", [requireId("agentId", req.agentId), slots, leaseMs, now, ...modelArgs]);
+    const reply = await this.#run(this.#redis, "claim", [
+      requireId("agentId", req.agentId),
+      slots,
+      leaseMs,
+      now,
+      ...modelArgs,
+    ]);
     const flat = asStrings(reply);
     const claims: Claim[] = [];
     for (let i = 0; i + 5 < flat.length; i += 6) {

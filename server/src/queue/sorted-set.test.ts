@@ -60,7 +60,11 @@ describe("SortedSet", () => {
 
   it("agrees with a naive model under random adds and removes", () => {
     const operation = fc.oneof(
-      fc.record({ kind: fc.constant("add" as const), member: fc.string({ maxLength: 3 }), score: fc.integer({ min: -5, max: 5 }) }),
+      fc.record({
+        kind: fc.constant("add" as const),
+        member: fc.string({ maxLength: 3 }),
+        score: fc.integer({ min: -5, max: 5 }),
+      }),
       fc.record({ kind: fc.constant("remove" as const), member: fc.string({ maxLength: 3 }) }),
     );
     fc.assert(

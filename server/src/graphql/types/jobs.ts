@@ -2,7 +2,7 @@ import { JobStatus } from "../../generated/prisma/enums.js";
 import type { Job } from "../../generated/prisma/client.js";
 import { topics } from "../../events/event-bus.js";
 import type { SubmitRequest } from "../../jobs/job-service.js";
-import { DomainError } from "../../errors.js";
+import { DomainError, type FieldIssue } from "../../errors.js";
 import { builder } from "../builder.js";
 import { FieldIssueRef } from "./errors.js";
 
@@ -172,7 +172,8 @@ interface SubmitResultShape {
   error: DomainError | null;
 }
 
-const SubmitError = builder.objectRef<DomainError>("SubmitError").implement({
+// A plain object, not the Error itself: graphql-js turns a returned Error into a field error.
+const SubmitError = builder.objectRef<{ code: string; message: string; issues: FieldIssue[] }>("SubmitError").implement({
   fields: (t) => ({
     code: t.exposeString("code"),
     message: t.exposeString("message"),
@@ -185,7 +186,11 @@ const SubmitJobResult = builder.objectRef<SubmitResultShape>("SubmitJobResult").
   fields: (t) => ({
     job: t.field({ type: JobRef, nullable: true, resolve: (r) => r.job }),
     created: t.exposeBoolean("created"),
-    error: t.field({ type: SubmitError, nullable: true, resolve: (r) => r.error }),
+    error: t.field({
+      type: SubmitError,
+      nullable: true,
+      resolve: (r) => (r.error ? { code: r.error.code, message: r.error.message, issues: r.error.issues } : null),
+    }),
   }),
 });
 
