@@ -105,6 +105,7 @@ export class Agent {
   private idleWaiters: (() => void)[] = [];
   private readyWaiters: (() => void)[] = [];
   private shutdownPromise: Promise<void> | undefined;
+  private closed = false;
   private finish!: (error: Error | undefined) => void;
   /** Resolves when the agent has stopped: with the error that stopped it (4403), or undefined after shutdown. */
   readonly finished: Promise<Error | undefined>;
@@ -445,7 +446,7 @@ export class Agent {
       this.log.warn("heartbeat failed", { error: errorMessage(error) });
     } finally {
       this.heartbeatRunning = false;
-      if (!this.shutdownPromise || this.connection) this.scheduleHeartbeat(this.intervals.heartbeatIntervalMs);
+      if (!this.closed) this.scheduleHeartbeat(this.intervals.heartbeatIntervalMs);
     }
   }
 
@@ -493,6 +494,7 @@ export class Agent {
   private async fail(error: Error): Promise<void> {
     this.log.error("agent stopping", { error: error.message });
     for (const entry of this.attempts.values()) {
+      this.reporter.forget(entry.ref.attemptId);
       if (entry.execution && !entry.stop) {
         entry.stop = { kind: "lost" };
         entry.execution.stop({ kind: "lost" });
@@ -504,6 +506,7 @@ export class Agent {
   }
 
   private async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.heartbeatTimer);
     this.reporter.stop();
     const connection = this.connection;

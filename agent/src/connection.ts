@@ -101,7 +101,7 @@ export class Connection {
     if (this.client || this.closed) return;
     const { options } = this;
     const random = options.random ?? Math.random;
-    const client = createClient({
+    const client: Client = createClient({
       url: options.url,
       webSocketImpl: options.webSocketImpl ?? WebSocket,
       lazy: false,

@@ -81,10 +81,16 @@ export interface HeartbeatResult {
 /** R13 steps, in the order they happen. */
 export type AckStep = "received" | "request_aborted" | "sigterm" | "sigkill" | "stopped";
 
+/**
+ * PROTOCOL.md lists commandId, step and detail; the server's schema also takes the attempt the command is about
+ * (optional), which records the step on the job. The agent sends them for CancelJob acks.
+ */
 export interface CommandAckInput {
   commandId: string;
   step: string;
   detail?: string | null;
+  jobId?: string | null;
+  attemptId?: string | null;
 }
 
 export interface LogLineInput extends AttemptRef {

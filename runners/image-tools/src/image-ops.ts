@@ -33,48 +33,53 @@ interface Taps {
   weight: Float32Array;
 }
 
-function buildTaps(outputLength: number, tapsOf: (index: number) => [number, number][]): Taps {
-  const lists = Array.from({ length: outputLength }, (_, index) => tapsOf(index));
-  const total = lists.reduce((sum, list) => sum + list.length, 0);
-  const taps: Taps = { start: new Int32Array(outputLength + 1), source: new Int32Array(total), weight: new Float32Array(total) };
+/** Builds taps straight into typed arrays; `addTaps` calls `add` for each tap of output `index`. */
+function buildTaps(
+  outputLength: number,
+  maxTapsPerOutput: number,
+  addTaps: (index: number, add: (source: number, weight: number) => void) => void,
+): Taps {
+  const start = new Int32Array(outputLength + 1);
+  const source = new Int32Array(outputLength * maxTapsPerOutput);
+  const weight = new Float32Array(outputLength * maxTapsPerOutput);
   let position = 0;
-  lists.forEach((list, index) => {
-    taps.start[index] = position;
-    for (const [source, weight] of list) {
-      taps.source[position] = source;
-      taps.weight[position] = weight;
-      position++;
-    }
-  });
-  taps.start[outputLength] = position;
-  return taps;
+  const add = (sourceIndex: number, tapWeight: number): void => {
+    source[position] = sourceIndex;
+    weight[position] = tapWeight;
+    position++;
+  };
+  for (let index = 0; index < outputLength; index++) {
+    start[index] = position;
+    addTaps(index, add);
+  }
+  start[outputLength] = position;
+  return { start, source: source.subarray(0, position), weight: weight.subarray(0, position) };
 }
 
 /** Area average when shrinking (each output pixel averages the source span it covers), bilinear when enlarging. */
 function resampleTaps(sourceLength: number, outputLength: number): Taps {
   const scale = sourceLength / outputLength;
   if (outputLength < sourceLength) {
-    return buildTaps(outputLength, (index) => {
+    return buildTaps(outputLength, Math.ceil(scale) + 1, (index, add) => {
       const from = index * scale;
       const to = from + scale;
-      const list: [number, number][] = [];
       for (let source = Math.floor(from); source < Math.min(sourceLength, Math.ceil(to)); source++) {
         const overlap = Math.min(to, source + 1) - Math.max(from, source);
-        if (overlap > 1e-9) list.push([source, overlap / scale]);
+        if (overlap > 1e-9) add(source, overlap / scale);
       }
-      return list;
     });
   }
-  return buildTaps(outputLength, (index) => {
+  return buildTaps(outputLength, 2, (index, add) => {
     // Pixel centres line up: output centre (index + 0.5) maps to source position scale*(index + 0.5) - 0.5.
     const position = Math.min(sourceLength - 1, Math.max(0, (index + 0.5) * scale - 0.5));
     const left = Math.floor(position);
     const fraction = position - left;
-    if (fraction === 0 || left + 1 >= sourceLength) return [[left, 1]];
-    return [
-      [left, 1 - fraction],
-      [left + 1, fraction],
-    ];
+    if (fraction === 0 || left + 1 >= sourceLength) {
+      add(left, 1);
+    } else {
+      add(left, 1 - fraction);
+      add(left + 1, fraction);
+    }
   });
 }
 
@@ -83,9 +88,11 @@ function gaussianTaps(length: number, sigma: number): Taps {
   const radius = Math.max(1, Math.ceil(3 * sigma));
   const kernel = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-((k - radius) ** 2) / (2 * sigma * sigma)));
   const sum = kernel.reduce((a, b) => a + b, 0);
-  return buildTaps(length, (index) =>
-    kernel.map((weight, k): [number, number] => [Math.min(length - 1, Math.max(0, index + k - radius)), weight / sum]),
-  );
+  return buildTaps(length, kernel.length, (index, add) => {
+    for (let k = 0; k < kernel.length; k++) {
+      add(Math.min(length - 1, Math.max(0, index + k - radius)), (kernel[k] ?? 0) / sum);
+    }
+  });
 }
 
 /** Applies `horizontal` to every row, then `vertical` to every column. */

@@ -241,8 +241,8 @@ describe("output files", () => {
     });
     const request = runRequest("files");
     const { final } = await collectRun(baseUrl, request);
-    expect(final.type).toBe("result");
-    const url = (final as { output: { file: { url: string } } }).output.file.url;
+    if (final.type !== "result") throw new Error(`run failed: ${JSON.stringify(final)}`);
+    const url = (final.output as { file: { url: string } }).file.url;
     expect(url).toBe(`file://${request.output_dir}/answer.txt`);
     expect(await readFile(fileURLToPath(url), "utf8")).toBe("42");
     expect((await stat(request.output_dir)).isDirectory()).toBe(true);

@@ -231,7 +231,7 @@ export async function startRunner<Input extends JsonObject, Output extends JsonO
       sendJson(res, 409, { error: "a run with this request_id is in progress", error_type: "bad_request" });
       return;
     }
-    if (false) {
+    if (active.size >= maxConcurrency) {
       sendJson(res, 429, { error: "busy", max_concurrency: maxConcurrency });
       return;
     }

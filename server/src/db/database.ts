@@ -9,7 +9,6 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { migrate } from "./migrate.js";
-import { bridgePgliteErrorsToAdapter } from "./pglite-error-bridge.js";
 import { pgExecutor, pgliteExecutor } from "./sql-executor.js";
 
 export interface Database {
@@ -70,10 +69,9 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
     throw error;
   }
 
-  await bridgePgliteErrorsToAdapter();
-  // The adapter's typings name the PGlite copy it resolves, a different version from ours (see
-  // pglite-error-bridge.ts); at runtime it only calls query, exec and transaction, which both have.
-  const adapter = new PrismaPGlite(pglite as unknown as ConstructorParameters<typeof PrismaPGlite>[0]);
+  // One PGlite copy (pinned at the root) for us and the adapter: it maps constraint errors to
+  // Prisma's codes (P2002…) only for errors of the copy it imports.
+  const adapter = new PrismaPGlite(pglite);
   const prisma = new PrismaClient({ adapter });
   await prisma.$connect();
   return {
