@@ -11,9 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { outfile: { type: "string" }, outdir: { type: "string" }, "no-minify": { type: "boolean" } },
 });
-const outfile = path.resolve(
-  values.outfile ?? path.join(values.outdir ?? path.join(here, "dist"), "vyvo-agent.mjs"),
-);
+const outfile = path.resolve(values.outfile ?? path.join(values.outdir ?? path.join(here, "dist"), "vyvo-agent.mjs"));
 
 const result = await build({
   entryPoints: [path.join(here, "src/main.ts")],

@@ -21,6 +21,8 @@ if (useSource) {
 } else if (existsSync(bundle)) {
   await import(bundle);
 } else {
-  process.stderr.write("vyvo-agent: neither the sources with tsx nor dist/vyvo-agent.mjs are available; run npm run build -w agent\n");
+  process.stderr.write(
+    "vyvo-agent: neither the sources with tsx nor dist/vyvo-agent.mjs are available; run npm run build -w agent\n",
+  );
   process.exit(1);
 }

@@ -45,7 +45,10 @@ export interface AgentDeps {
   runnersDir?: string;
 }
 
-type StopKind = { kind: "cancel"; command: CancelJobCommand; silent: boolean } | { kind: "lost" } | { kind: "shutdown" };
+type StopKind =
+  | { kind: "cancel"; command: CancelJobCommand; silent: boolean }
+  | { kind: "lost" }
+  | { kind: "shutdown" };
 
 interface AttemptEntry {
   ref: AttemptRef;
@@ -139,7 +142,11 @@ export class Agent {
       maxRunners: config.maxRunners ?? config.capacity,
       stopGraceMs: config.stopGraceMs,
       containerEngine: config.containerEngine,
-      crashLoop: { baseMs: config.crashLoopBaseMs, maxMs: config.crashLoopMaxMs, stableAfterMs: config.crashLoopStableMs },
+      crashLoop: {
+        baseMs: config.crashLoopBaseMs,
+        maxMs: config.crashLoopMaxMs,
+        stableAfterMs: config.crashLoopStableMs,
+      },
       runnersDir: deps.runnersDir,
     });
     this.reporter = new Reporter({
@@ -301,7 +308,8 @@ export class Agent {
       this.refuse(ref, "the agent is draining", "agent_draining", "node draining");
       return;
     }
-    if (this.attempts.size >= this.config.capacity) {
+    // Only executing attempts hold a slot: one whose result is on its way to the server does not.
+    if (this.executing() >= this.config.capacity) {
       this.refuse(ref, `the agent is at capacity (${this.config.capacity})`, "no_capacity", "no capacity");
       return;
     }
@@ -427,7 +435,13 @@ export class Agent {
   private ack(command: CancelJobCommand, step: string, detail?: string): void {
     // jobId/attemptId are optional fields of CommandAckInput in the server's schema; with them the step is
     // recorded on the job.
-    this.reporter.ack({ commandId: command.commandId, step, detail: detail ?? null, jobId: command.jobId, attemptId: command.attemptId });
+    this.reporter.ack({
+      commandId: command.commandId,
+      step,
+      detail: detail ?? null,
+      jobId: command.jobId,
+      attemptId: command.attemptId,
+    });
   }
 
   // ---- heartbeats ------------------------------------------------------------------------------------------------
@@ -454,7 +468,7 @@ export class Agent {
     const gpus = await this.gpuProbe.probe();
     const running = this.runningRefs();
     const input: HeartbeatInput = {
-      freeSlots: this.draining ? 0 : Math.max(0, this.config.capacity - running.length),
+      freeSlots: this.draining ? 0 : Math.max(0, this.config.capacity - this.executing()),
       running,
       gpus,
       runners: this.runners.states(),
@@ -471,6 +485,13 @@ export class Agent {
     return { capacity: this.draining ? 0 : this.config.capacity, models, running: this.runningRefs() };
   }
 
+  private executing(): number {
+    let count = 0;
+    for (const entry of this.attempts.values()) if (entry.phase === "running") count++;
+    return count;
+  }
+
+  /** Attempts to list as running (R7, R8): executing, or finished with the final report not yet delivered. */
   private runningRefs(): AttemptRef[] {
     return [...this.attempts.values()].map((entry) => ({ ...entry.ref }));
   }

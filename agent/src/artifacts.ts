@@ -130,7 +130,12 @@ export const putFile: PutFileFn = (url, file, headers) =>
         res.on("end", () => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve();
-          else reject(new ArtifactError(`upload refused: HTTP ${status} ${Buffer.concat(chunks).toString("utf8").slice(0, 300)}`));
+          else
+            reject(
+              new ArtifactError(
+                `upload refused: HTTP ${status} ${Buffer.concat(chunks).toString("utf8").slice(0, 300)}`,
+              ),
+            );
         });
         res.on("error", reject);
       },

@@ -80,7 +80,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
 }
 
 /** Reads argv, the environment and the config file into a validated config. Throws ConfigError. */
-export async function loadConfig(argv: string[], env: Record<string, string | undefined>): Promise<AgentConfig | CliArgs> {
+export async function loadConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Promise<AgentConfig | CliArgs> {
   const args = parseCliArgs(argv);
   if (args.help || args.version) return args;
   const configPath = args.configPath ?? env.VYVO_CONFIG;

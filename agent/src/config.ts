@@ -84,7 +84,9 @@ export const AgentConfigSchema = z
     crashLoopBaseMs: integer(1, 3_600_000).default(1_000),
     crashLoopMaxMs: integer(1, 3_600_000).default(60_000),
     crashLoopStableMs: integer(0, MAX_MS).default(60_000),
-    logLevel: z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }).default("info"),
+    logLevel: z
+      .enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" })
+      .default("info"),
   })
   .strict();
 
@@ -157,7 +159,11 @@ export function resolveConfig(sources: ConfigSources): AgentConfig {
       const where = origin[key] ? ` (from ${origin[key]})` : "";
       const raw = merged[key];
       const got =
-        raw === undefined ? "missing" : SECRET_KEYS.has(key) ? "got a value that is not shown" : `got ${JSON.stringify(raw)}`;
+        raw === undefined
+          ? "missing"
+          : SECRET_KEYS.has(key)
+            ? "got a value that is not shown"
+            : `got ${JSON.stringify(raw)}`;
       return `  - ${issue.path.join(".")}${where}: ${issue.message} (${got})`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

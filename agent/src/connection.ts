@@ -129,7 +129,9 @@ export class Connection {
           this.online = false;
           const code = isCloseEvent(event) ? event.code : undefined;
           const reason = isCloseEvent(event) ? event.reason : "";
-          this.failPending(new TransportError(`connection closed${code ? ` (${code}${reason ? ` ${reason}` : ""})` : ""}`));
+          this.failPending(
+            new TransportError(`connection closed${code ? ` (${code}${reason ? ` ${reason}` : ""})` : ""}`),
+          );
           if (wasOnline) options.log.warn("disconnected", { code, reason: reason || undefined });
           if (isForbidden(event)) this.onForbidden(event as CloseEventLike);
           else if (wasOnline) options.onDisconnected(code, reason);
@@ -218,7 +220,8 @@ export class Connection {
     this.failPending(new TransportError("connection closed by the agent"));
     const client = this.client;
     this.client = undefined;
-    await client?.dispose();
+    // dispose() rethrows the close event that ended a connection attempt: nothing to do about it here
+    if (client) await Promise.resolve(client.dispose()).catch(() => {});
   }
 
   private subscribe(): void {
@@ -274,7 +277,7 @@ export class Connection {
         "token revoked. Enroll again with a new enrollment token (delete the saved token file first).",
     );
     this.options.log.error(error.message);
-    void this.client?.dispose();
+    if (this.client) void Promise.resolve(this.client.dispose()).catch(() => {});
     this.options.onFatal(error);
   }
 
@@ -289,7 +292,7 @@ export class Connection {
     this.client = undefined;
     const delay = jitteredBackoff(this.restartAttempts++, this.options.backoff, this.options.random);
     this.options.log.error("connection failed; starting over", { error: describe(error), inMs: delay });
-    void client.dispose();
+    void Promise.resolve(client.dispose()).catch(() => {});
     this.restartTimer = setTimeout(() => this.start(), delay);
   }
 

@@ -111,7 +111,10 @@ export async function enrollNode(req: EnrollRequest): Promise<{ nodeId: string; 
   try {
     body = (await res.json()) as typeof body;
   } catch {
-    throw new EnrollmentError(`enrollment failed: ${url} answered HTTP ${res.status} without GraphQL JSON`, "BAD_RESPONSE");
+    throw new EnrollmentError(
+      `enrollment failed: ${url} answered HTTP ${res.status} without GraphQL JSON`,
+      "BAD_RESPONSE",
+    );
   }
   const first = body.errors?.[0];
   if (first) {
@@ -125,7 +128,8 @@ export async function enrollNode(req: EnrollRequest): Promise<{ nodeId: string; 
     throw new EnrollmentError(`enrollment failed: ${first.message}`, code);
   }
   const result = body.data?.enrollNode;
-  if (!result?.nodeToken) throw new EnrollmentError(`enrollment failed: HTTP ${res.status}, no node token in the answer`);
+  if (!result?.nodeToken)
+    throw new EnrollmentError(`enrollment failed: HTTP ${res.status}, no node token in the answer`);
   return result;
 }
 
@@ -153,7 +157,9 @@ export async function resolveCredentials(
       });
     }
     if (config.enrollmentToken) {
-      deps.log.info("a node token is already saved: the enrollment token is not used", { file: tokenPath(config.workDir) });
+      deps.log.info("a node token is already saved: the enrollment token is not used", {
+        file: tokenPath(config.workDir),
+      });
     }
     return { nodeToken: saved.nodeToken, nodeId: saved.nodeId || undefined, source: "saved" };
   }

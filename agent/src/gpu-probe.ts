@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { NVIDIA_SMI_QUERY_ARGS, parseCudaVersion, parseGpuQuery, type GpuInfo } from "./gpu.js";
+import { type GpuInfo, NVIDIA_SMI_QUERY_ARGS, parseCudaVersion, parseGpuQuery } from "./gpu.js";
 import { errorMessage, type Logger } from "./log.js";
 
 export type ExecFn = (command: string, args: string[], timeoutMs: number) => Promise<string>;
@@ -43,7 +43,10 @@ export class GpuProbe {
       if (this.cudaVersion === undefined) {
         this.cudaVersion = parseCudaVersion(await this.exec(this.command, [], this.timeoutMs));
       }
-      const gpus = parseGpuQuery(await this.exec(this.command, NVIDIA_SMI_QUERY_ARGS, this.timeoutMs), this.cudaVersion);
+      const gpus = parseGpuQuery(
+        await this.exec(this.command, NVIDIA_SMI_QUERY_ARGS, this.timeoutMs),
+        this.cudaVersion,
+      );
       this.warned = false;
       return gpus;
     } catch (error) {
@@ -51,9 +54,12 @@ export class GpuProbe {
       if (!this.warned) {
         this.warned = true;
         const missing = (error as NodeJS.ErrnoException)?.code === "ENOENT";
-        this.options.log.info(missing ? "no nvidia-smi on this host: reporting no GPUs" : "nvidia-smi failed: reporting no GPUs", {
-          error: missing ? undefined : errorMessage(error),
-        });
+        this.options.log.info(
+          missing ? "no nvidia-smi on this host: reporting no GPUs" : "nvidia-smi failed: reporting no GPUs",
+          {
+            error: missing ? undefined : errorMessage(error),
+          },
+        );
       }
       return [];
     }

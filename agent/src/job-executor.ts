@@ -1,5 +1,5 @@
-import type http from "node:http";
 import { mkdir, rm } from "node:fs/promises";
+import type http from "node:http";
 import path from "node:path";
 import { ArtifactError, type ArtifactUploader } from "./artifacts.js";
 import { safeName } from "./bundles.js";
@@ -101,7 +101,12 @@ export class JobExecution {
     const signal = this.controller.signal;
     const parsed = parseRunnerSpec(command.runner);
     if (!parsed.ok) {
-      return this.fail({ error: parsed.error, errorType: "invalid_runner", cause: "invalid runner spec", retryable: false });
+      return this.fail({
+        error: parsed.error,
+        errorType: "invalid_runner",
+        cause: "invalid runner spec",
+        retryable: false,
+      });
     }
     await rm(this.outputDir, { recursive: true, force: true });
     await mkdir(this.outputDir, { recursive: true });
@@ -157,15 +162,26 @@ export class JobExecution {
     if (outcome.kind === "crashed") {
       for (const line of runner.outputTail().slice(-20)) deps.reporter.log(this.ref, "error", line);
       await deps.runners.stop(runner, 0);
-      return this.fail({ error: outcome.message, errorType: "runner_crashed", cause: "runner crashed", retryable: true });
+      return this.fail({
+        error: outcome.message,
+        errorType: "runner_crashed",
+        cause: "runner crashed",
+        retryable: true,
+      });
     }
     if (outcome.kind === "protocol") {
       await deps.runners.stop(runner, deps.stopGraceMs);
-      return this.fail({ error: outcome.message, errorType: "runner_protocol_error", cause: "runner error", retryable: true });
+      return this.fail({
+        error: outcome.message,
+        errorType: "runner_protocol_error",
+        cause: "runner error",
+        retryable: true,
+      });
     }
     deps.runners.release(runner, runner.alive);
     if (outcome.kind === "error") {
-      if (outcome.detail !== undefined) deps.reporter.log(this.ref, "error", `detail: ${JSON.stringify(outcome.detail)}`);
+      if (outcome.detail !== undefined)
+        deps.reporter.log(this.ref, "error", `detail: ${JSON.stringify(outcome.detail)}`);
       return this.fail(outcome.failure);
     }
 
@@ -175,7 +191,12 @@ export class JobExecution {
     } catch (error) {
       if (this.stopReason) return { delivered: undefined };
       const message = error instanceof ArtifactError ? error.message : errorMessage(error);
-      return this.fail({ error: message, errorType: "artifact_upload_error", cause: "artifact upload failed", retryable: true });
+      return this.fail({
+        error: message,
+        errorType: "artifact_upload_error",
+        cause: "artifact upload failed",
+        retryable: true,
+      });
     }
     if (this.stopReason) return { delivered: undefined };
     this.log.info("attempt completed");
@@ -203,7 +224,12 @@ export class JobExecution {
       try {
         res = await postRun(
           runner.port,
-          { request_id: this.command.attemptId, input: this.command.input, route: this.command.route, output_dir: this.outputDir },
+          {
+            request_id: this.command.attemptId,
+            input: this.command.input,
+            route: this.command.route,
+            output_dir: this.outputDir,
+          },
           request.signal,
         );
       } catch (error) {

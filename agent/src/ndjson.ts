@@ -114,14 +114,14 @@ export function parseRunnerEvent(value: unknown): ParsedRunnerEvent {
     type === "heartbeat"
       ? HeartbeatEvent
       : type === "log"
-      ? LogEvent
-      : type === "progress"
-        ? ProgressEvent
-        : type === "result"
-          ? ResultEvent
-          : type === "error"
-            ? ErrorEvent
-            : undefined;
+        ? LogEvent
+        : type === "progress"
+          ? ProgressEvent
+          : type === "result"
+            ? ResultEvent
+            : type === "error"
+              ? ErrorEvent
+              : undefined;
   if (!schema) return { ok: false, error: `unknown event type ${JSON.stringify(type)}` };
   const parsed = schema.safeParse(value);
   if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => i.message).join("; ") };
@@ -130,4 +130,3 @@ export function parseRunnerEvent(value: unknown): ParsedRunnerEvent {
   }
   return { ok: true, event: parsed.data };
 }
-

@@ -164,7 +164,10 @@ export const RunJobCommandSchema = z.object({
   attemptId: nonEmpty,
   modelId: nonEmpty,
   modelVersionId: nonEmpty,
-  route: z.string().nullish().transform((v) => v ?? null),
+  route: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
   input: z.unknown(),
   runner: z.unknown(),
   timeoutMs: z
@@ -181,7 +184,10 @@ export const CancelJobCommandSchema = z.object({
   commandId: z.string(),
   jobId: nonEmpty,
   attemptId: nonEmpty,
-  reason: z.string().nullish().transform((v) => v ?? null),
+  reason: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
   graceMs: z
     .number()
     .int()

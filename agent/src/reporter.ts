@@ -157,7 +157,8 @@ export class Reporter {
   log(ref: AttemptRef, level: string, message: string): void {
     const seq = this.nextSeq(ref.attemptId);
     this.seqs.set(ref.attemptId, seq + 1);
-    const text = message.length > this.maxMessageChars ? `${message.slice(0, this.maxMessageChars)}… [truncated]` : message;
+    const text =
+      message.length > this.maxMessageChars ? `${message.slice(0, this.maxMessageChars)}… [truncated]` : message;
     const value: LogLineInput = { ...ref, seq, level, message: text, at: this.now().toISOString() };
     this.logCount++;
     this.push({ kind: "log", value, attemptId: ref.attemptId, failures: 0 }, false);
@@ -227,7 +228,10 @@ export class Reporter {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
-      await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+      await Promise.race([
+        this.flush(),
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+      ]);
       if (this.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return this.queue.length === 0;
@@ -340,31 +344,23 @@ export class Reporter {
 
 /** Groups a batch into the fields of AgentReportInput (the server applies them in R11 order). */
 export function toInput(batch: readonly ItemBody[]): AgentReportInput {
+  const fields: { [K in ItemBody["kind"]]: Extract<ItemBody, { kind: K }>["value"][] } = {
+    ack: [],
+    started: [],
+    log: [],
+    progress: [],
+    completed: [],
+    failed: [],
+    cancelled: [],
+  };
+  for (const item of batch) (fields[item.kind] as unknown[]).push(item.value);
   const input: AgentReportInput = {};
-  for (const item of batch) {
-    switch (item.kind) {
-      case "ack":
-        (input.acks ??= []).push(item.value);
-        break;
-      case "started":
-        (input.started ??= []).push(item.value);
-        break;
-      case "log":
-        (input.logs ??= []).push(item.value);
-        break;
-      case "progress":
-        (input.progress ??= []).push(item.value);
-        break;
-      case "completed":
-        (input.completed ??= []).push(item.value);
-        break;
-      case "failed":
-        (input.failed ??= []).push(item.value);
-        break;
-      case "cancelled":
-        (input.cancelled ??= []).push(item.value);
-        break;
-    }
-  }
+  if (fields.ack.length) input.acks = fields.ack;
+  if (fields.started.length) input.started = fields.started;
+  if (fields.log.length) input.logs = fields.log;
+  if (fields.progress.length) input.progress = fields.progress;
+  if (fields.completed.length) input.completed = fields.completed;
+  if (fields.failed.length) input.failed = fields.failed;
+  if (fields.cancelled.length) input.cancelled = fields.cancelled;
   return input;
 }

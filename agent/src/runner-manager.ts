@@ -4,10 +4,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CrashLoopPolicy, CrashLoopTracker } from "./backoff.js";
-import { BundleError, type BundleCache, safeName } from "./bundles.js";
+import { type BundleCache, BundleError, safeName } from "./bundles.js";
 import { containerName, containerRemoveArgv, containerRunArgv } from "./container-command.js";
 import { errorMessage, type Logger } from "./log.js";
-import { signalGroup, type StopResult, type StopStep, stopProcessGroup } from "./process-group.js";
+import { type StopResult, type StopStep, signalGroup, stopProcessGroup } from "./process-group.js";
 import type { RunnerSpec, RunnerStateInput } from "./protocol.js";
 import { freePort, healthStatus } from "./runner-client.js";
 
@@ -18,7 +18,11 @@ import { freePort, healthStatus } from "./runner-client.js";
  * as a crash of its model version, and a version that keeps crashing is not started again until its back-off ends.
  */
 
-export type RunnerFailureCause = "runner crashed" | "health check failed" | "runner crash loop" | "artifact fetch failed";
+export type RunnerFailureCause =
+  | "runner crashed"
+  | "health check failed"
+  | "runner crash loop"
+  | "artifact fetch failed";
 
 /** Why a runner could not be had. `failureCause` is the report's `cause` (R12). */
 export class RunnerStartError extends Error {
@@ -101,9 +105,13 @@ export class Runner {
     return [...this.tail];
   }
 
+  /** Called for every output line while starting: a "listening" line makes the next health check happen now. */
+  onOutputLine: ((line: string) => void) | undefined;
+
   pushOutput(line: string): void {
     this.tail.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.onOutputLine?.(line);
   }
 }
 
@@ -382,30 +390,45 @@ export class RunnerManager {
 
   private async waitHealthy(runner: Runner, signal: AbortSignal | undefined): Promise<void> {
     const deadline = this.now() + this.options.startupTimeoutMs;
-    let interval = this.options.healthPollMs ?? 50;
-    for (;;) {
-      signal?.throwIfAborted();
-      if (!runner.alive) {
-        const exit = await runner.exited;
-        throw new RunnerStartError(
-          "runner crashed",
-          `runner exited before it was healthy (${describeExit(exit)})`,
-          true,
-          runner.outputTail(),
-        );
+    let interval = this.options.healthPollMs ?? 25;
+    let wake: (() => void) | undefined;
+    runner.onOutputLine = (line) => {
+      if (/listening/i.test(line)) wake?.();
+    };
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        if (!runner.alive) {
+          const exit = await runner.exited;
+          throw new RunnerStartError(
+            "runner crashed",
+            `runner exited before it was healthy (${describeExit(exit)})`,
+            true,
+            runner.outputTail(),
+          );
+        }
+        const left = deadline - this.now();
+        if (left <= 0) {
+          throw new RunnerStartError(
+            "health check failed",
+            `runner was not healthy within ${this.options.startupTimeoutMs} ms`,
+            true,
+          );
+        }
+        const status = await healthStatus(runner.port, Math.min(2_000, Math.max(100, left)));
+        if (status === 200) return;
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        await Promise.race([
+          sleep(Math.min(interval, Math.max(1, left)), undefined, { signal }).catch(() => {}),
+          runner.exited,
+          woken,
+        ]);
+        interval = Math.min(500, Math.ceil(interval * 1.5));
       }
-      const left = deadline - this.now();
-      if (left <= 0) {
-        throw new RunnerStartError(
-          "health check failed",
-          `runner was not healthy within ${this.options.startupTimeoutMs} ms`,
-          true,
-        );
-      }
-      const status = await healthStatus(runner.port, Math.min(2_000, Math.max(100, left)));
-      if (status === 200) return;
-      await Promise.race([sleep(Math.min(interval, Math.max(1, left)), undefined, { signal }).catch(() => {}), runner.exited]);
-      interval = Math.min(500, interval * 2);
+    } finally {
+      runner.onOutputLine = undefined;
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -111,7 +111,11 @@ describe("ArtifactUploader", () => {
       { input: { ...ref, fileName: "meta.json", contentType: "application/json", sizeBytes: 2 } },
     ]);
     // the node token goes only to the server's own origin, never to S3
-    expect(puts[0]).toMatchObject({ url: "https://vyvo.example.com/upload/art-1", authorization: "Bearer node-token", size: 10 });
+    expect(puts[0]).toMatchObject({
+      url: "https://vyvo.example.com/upload/art-1",
+      authorization: "Bearer node-token",
+      size: 10,
+    });
     expect(puts[1]?.url).toBe("https://s3.example.com/bucket/art-2?sig=1");
     expect(puts[1]?.authorization).toBeUndefined();
   });

@@ -71,19 +71,24 @@ describe("config", () => {
   });
 
   it("rejects zero or fractional capacity and unknown keys in the file", () => {
-    expect(configError(() => resolveConfig({ ...base, env: {}, flags: { serverUrl: "http://x", capacity: "0" } }))).toContain(
-      "capacity",
-    );
-    expect(configError(() => resolveConfig({ ...base, env: {}, flags: { serverUrl: "http://x", capacity: "1.5" } }))).toContain(
-      "capacity",
-    );
+    expect(
+      configError(() => resolveConfig({ ...base, env: {}, flags: { serverUrl: "http://x", capacity: "0" } })),
+    ).toContain("capacity");
+    expect(
+      configError(() => resolveConfig({ ...base, env: {}, flags: { serverUrl: "http://x", capacity: "1.5" } })),
+    ).toContain("capacity");
     const message = configError(() =>
-      resolveConfig({ ...base, env: {}, flags: {}, file: { path: "a.json", data: { serverUrl: "http://x", capcity: 2 } } }),
+      resolveConfig({
+        ...base,
+        env: {},
+        flags: {},
+        file: { path: "a.json", data: { serverUrl: "http://x", capcity: 2 } },
+      }),
     );
     expect(message).toContain('unknown setting "capcity"');
-    expect(configError(() => resolveConfig({ ...base, env: {}, flags: {}, file: { path: "a.json", data: [1] } }))).toContain(
-      "must hold a JSON object",
-    );
+    expect(
+      configError(() => resolveConfig({ ...base, env: {}, flags: {}, file: { path: "a.json", data: [1] } })),
+    ).toContain("must hold a JSON object");
   });
 
   it("derives the GraphQL URLs: http->ws, https->wss, path /graphql", () => {

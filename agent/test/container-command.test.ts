@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { containerName, containerRemoveArgv, containerRunArgv, gpusArg } from "../src/container-command.js";
-import { parseRunnerSpec, type ContainerRunnerSpec } from "../src/protocol.js";
+import { type ContainerRunnerSpec, parseRunnerSpec } from "../src/protocol.js";
 
 function spec(raw: Record<string, unknown>): ContainerRunnerSpec {
   const parsed = parseRunnerSpec({ kind: "container", ...raw });
@@ -58,7 +58,14 @@ describe("container command", () => {
     expect(gpusArg(["GPU-abc"])).toBe('"device=GPU-abc"');
     expect(gpusArg("none")).toBeUndefined();
     expect(gpusArg(0)).toBeUndefined();
-    const argv = containerRunArgv({ engine: "podman", name: "n", port: 1, spec: spec({ image: "img", gpus: "none" }), env: {}, mounts: [] });
+    const argv = containerRunArgv({
+      engine: "podman",
+      name: "n",
+      port: 1,
+      spec: spec({ image: "img", gpus: "none" }),
+      env: {},
+      mounts: [],
+    });
     expect(argv).not.toContain("--gpus");
     expect(argv[0]).toBe("podman");
   });

@@ -77,7 +77,13 @@ describe("nvidia-smi parsing", () => {
 
   it("rejoins a GPU name that contains a comma and reads values with units", () => {
     const [gpu] = parseGpuQuery("3, GPU-x, Tesla V100-SXM2-16GB, rev B, 16160 MiB, 0 MiB, 0 %, 35, 41.2 W, 470.82\n");
-    expect(gpu).toMatchObject({ index: 3, name: "Tesla V100-SXM2-16GB, rev B", memoryTotalMb: 16160, utilizationPct: 0, powerW: 41.2 });
+    expect(gpu).toMatchObject({
+      index: 3,
+      name: "Tesla V100-SXM2-16GB, rev B",
+      memoryTotalMb: 16160,
+      utilizationPct: 0,
+      powerW: 41.2,
+    });
   });
 
   it("gives no GPUs for an nvidia-smi error text or an empty answer", () => {

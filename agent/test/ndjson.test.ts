@@ -6,7 +6,8 @@ const values = (items: ReturnType<NdjsonParser["push"]>) => items.map((i) => (i.
 describe("NDJSON parser", () => {
   it("parses lines split across chunks anywhere", () => {
     const parser = new NdjsonParser();
-    const text = '{"type":"log","level":"info","message":"a"}\n{"type":"progress","progress":0.5}\n{"type":"result","output":{}}\n';
+    const text =
+      '{"type":"log","level":"info","message":"a"}\n{"type":"progress","progress":0.5}\n{"type":"result","output":{}}\n';
     const out: unknown[] = [];
     for (let i = 0; i < text.length; i += 7) out.push(...values(parser.push(text.slice(i, i + 7))));
     out.push(...values(parser.end()));
@@ -56,8 +57,13 @@ describe("runner events", () => {
       event: { type: "log", level: "warn", message: "m" },
     });
     expect(parseRunnerEvent({ type: "progress", progress: 0.25 }).ok).toBe(true);
-    expect(parseRunnerEvent({ type: "result", output: { a: 1 } })).toEqual({ ok: true, event: { type: "result", output: { a: 1 } } });
-    expect(parseRunnerEvent({ type: "error", error: "e", error_type: "validation_error", retryable: false })).toMatchObject({
+    expect(parseRunnerEvent({ type: "result", output: { a: 1 } })).toEqual({
+      ok: true,
+      event: { type: "result", output: { a: 1 } },
+    });
+    expect(
+      parseRunnerEvent({ type: "error", error: "e", error_type: "validation_error", retryable: false }),
+    ).toMatchObject({
       ok: true,
       event: { error_type: "validation_error", retryable: false },
     });

@@ -98,7 +98,9 @@ describe("reporter", () => {
     expect(transport.sent).toHaveLength(0);
     transport.isReady = true;
     await reporter.flush();
-    expect(transport.sent).toEqual([{ started: [A], logs: [expect.objectContaining({ seq: 0, message: "while offline" })] }]);
+    expect(transport.sent).toEqual([
+      { started: [A], logs: [expect.objectContaining({ seq: 0, message: "while offline" })] },
+    ]);
   });
 
   it("R11: batches at most 200 items, in order, grouped by kind", async () => {
@@ -185,12 +187,21 @@ describe("reporter", () => {
   it("splits a batch the server refuses and drops only the item that keeps failing", async () => {
     const { transport, reporter } = setup();
     for (let i = 0; i < 4; i++) reporter.log(A, "info", `l${i}`);
-    transport.failures.push(graphQLError("bad"), graphQLError("bad"), graphQLError("bad"), graphQLError("bad"), graphQLError("bad"));
+    transport.failures.push(
+      graphQLError("bad"),
+      graphQLError("bad"),
+      graphQLError("bad"),
+      graphQLError("bad"),
+      graphQLError("bad"),
+    );
     for (let i = 0; i < 8 && reporter.pending > 0; i++) await reporter.flush();
     const sizes = transport.sent.map((s) => s.logs?.length);
     expect(sizes.slice(0, 3)).toEqual([4, 2, 1]);
     // the first line failed three times alone and was dropped; the rest went through
-    const delivered = transport.sent.slice(5).flatMap((s) => s.logs ?? []).map((l) => l.seq);
+    const delivered = transport.sent
+      .slice(5)
+      .flatMap((s) => s.logs ?? [])
+      .map((l) => l.seq);
     expect(delivered).toEqual([1, 2, 3]);
     expect(reporter.pending).toBe(0);
   });

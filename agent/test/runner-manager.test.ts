@@ -1,20 +1,14 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BundleCache } from "../src/bundles.js";
+import { BundleCache, safeName } from "../src/bundles.js";
 import { silentLogger } from "../src/log.js";
 import { groupAlive } from "../src/process-group.js";
 import type { RunnerSpec } from "../src/protocol.js";
 import { healthStatus } from "../src/runner-client.js";
 import { RunnerManager, type RunnerManagerOptions, RunnerStartError } from "../src/runner-manager.js";
-
-export const TINY_RUNNER = fileURLToPath(new URL("./fixtures/tiny-runner.mjs", import.meta.url));
-
-export function tinyRunner(...flags: string[]): RunnerSpec {
-  return { kind: "process", command: process.execPath, args: [TINY_RUNNER, ...flags], env: {}, cwd: null, artifactUrl: null };
-}
+import { tinyRunner } from "./helpers/runners.js";
 
 let workDir: string;
 let managers: RunnerManager[] = [];
@@ -23,7 +17,12 @@ function manager(overrides: Partial<RunnerManagerOptions> = {}): RunnerManager {
   const m = new RunnerManager({
     workDir,
     log: silentLogger,
-    bundles: new BundleCache({ dir: path.join(workDir, "bundles"), serverUrl: "http://127.0.0.1:1", authToken: () => undefined, log: silentLogger }),
+    bundles: new BundleCache({
+      dir: path.join(workDir, "bundles"),
+      serverUrl: "http://127.0.0.1:1",
+      authToken: () => undefined,
+      log: silentLogger,
+    }),
     startupTimeoutMs: 5_000,
     idleTimeoutMs: 0,
     maxRunners: 4,
@@ -74,12 +73,16 @@ describe("runner manager (real processes)", () => {
         method: "POST",
         body: JSON.stringify({ request_id: "r", input: {}, route: null, output_dir: workDir }),
       });
-      const result = (await res.text()).trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+      const result = (await res.text())
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .at(-1);
       expect(result.output.env).toEqual({
         PORT: String(runner.port),
         VYVO_MODEL_ID: "acme/tiny",
         VYVO_MODEL_VERSION_ID: "mv-1",
-        VYVO_WORK_DIR: path.join(workDir, "models", "acme_tiny-" + result.output.env.VYVO_WORK_DIR.split("acme_tiny-")[1]),
+        VYVO_WORK_DIR: path.join(workDir, "models", safeName("acme/tiny")),
         EXTRA: "yes",
       });
     } finally {
@@ -186,7 +189,14 @@ describe("runner manager (real processes)", () => {
 
   it("a command that does not exist fails to start as a crash", async () => {
     const m = manager();
-    const spec: RunnerSpec = { kind: "process", command: "/nonexistent/runner", args: [], env: {}, cwd: null, artifactUrl: null };
+    const spec: RunnerSpec = {
+      kind: "process",
+      command: "/nonexistent/runner",
+      args: [],
+      env: {},
+      cwd: null,
+      artifactUrl: null,
+    };
     const error = await m.acquire(job(spec)).catch((e: unknown) => e);
     expect(error).toMatchObject({ failureCause: "runner crashed" });
     expect((error as Error).message).toContain("ENOENT");

@@ -5,6 +5,11 @@ import { z } from "zod";
  * a message naming the variable; nothing else in the server reads process.env.
  */
 const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
+const booleanFromEnv = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"])
+    .transform((value) => value === "true" || value === "1")
+    .default(def);
 
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -33,6 +38,66 @@ const ConfigSchema = z.object({
   /** graphql-ws: close a socket that sends no connection_init within this time. */
   CONNECTION_INIT_WAIT_MS: intFromEnv(3_000),
   ENROLLMENT_TOKEN_TTL_MS: intFromEnv(24 * 3_600_000),
+  /** First start: the admin to create when none exists (else a one-time setup token is printed). */
+  VYVO_ADMIN_EMAIL: z.email().optional(),
+  VYVO_ADMIN_PASSWORD: z.string().min(10).optional(),
+  /** Makes sure an admin API key with exactly this secret exists, so scripts can talk to a fresh server. */
+  VYVO_BOOTSTRAP_API_KEY: z.string().min(20).optional(),
+  SESSION_TTL_MS: intFromEnv(12 * 3_600_000),
+  LOGIN_ATTEMPTS_PER_WINDOW: intFromEnv(10),
+  LOGIN_WINDOW_MS: intFromEnv(15 * 60_000),
+  /** GraphQL operations per minute per API key or session. */
+  RATE_LIMIT_PER_MINUTE: intFromEnv(60_000),
+  AUDIT_RETENTION_MS: intFromEnv(90 * 24 * 3_600_000),
+  MAX_QUERY_DEPTH: intFromEnv(12),
+  MAX_QUERY_ALIASES: intFromEnv(30),
+  MAX_QUERY_COST: intFromEnv(20_000),
+  MAX_QUERY_TOKENS: intFromEnv(5_000),
+  /** Comma-separated origins allowed to open cookie-authenticated WebSockets besides the server's own. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((o) => o.trim()).filter(Boolean)),
+  /** Signs artifact URLs; replicas must share it. Unset: generated once into DATA_DIR (mode 0600). */
+  ARTIFACT_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Largest result file an agent may upload (GraphQL's Int caps it at 2^31-1). */
+  ARTIFACT_MAX_BYTES: z.coerce.number().int().positive().max(2_147_483_647).default(1_073_741_824),
+  /** Lifetime of upload URLs, and of the presigned GETs that download links redirect to (S3 allows 7 days at most). */
+  ARTIFACT_PRESIGN_TTL_MS: z.coerce.number().int().min(1_000).max(604_800_000).default(900_000),
+  /** Artifacts go to this S3 bucket when set, and to ${DATA_DIR}/artifacts otherwise. */
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** For S3-compatible servers (MinIO, R2); unset for AWS. */
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  /** With S3_SECRET_ACCESS_KEY; both unset: the AWS SDK's default chain (AWS_* env, instance role). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style URLs (endpoint/bucket/key), which MinIO and most S3-compatible servers need. */
+  S3_FORCE_PATH_STYLE: booleanFromEnv(false),
+  /** Puts every object under this folder of the bucket, e.g. "vyvo/". */
+  S3_KEY_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)+$/, "must be folder names, each ending in /, like vyvo/")
+    .optional(),
+});
+
+/** Settings that only make sense together. */
+const CheckedConfigSchema = ConfigSchema.superRefine((config, ctx) => {
+  if (Boolean(config.S3_ACCESS_KEY_ID) !== Boolean(config.S3_SECRET_ACCESS_KEY)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["S3_SECRET_ACCESS_KEY"],
+      message: "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither",
+    });
+  }
+  // A generated secret lives in one replica's data folder: links signed by one replica would fail on the others.
+  if (config.NODE_ENV === "production" && config.S3_BUCKET && !config.ARTIFACT_SIGNING_SECRET) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ARTIFACT_SIGNING_SECRET"],
+      message: "required in production with S3_BUCKET (replicas must share it)",
+    });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -47,7 +112,7 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset" so that `FOO= npm start` falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const result = ConfigSchema.safeParse(cleaned);
+  const result = CheckedConfigSchema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }

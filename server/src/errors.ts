@@ -11,6 +11,10 @@ export type ErrorCode =
   | "INVALID_STATE"
   | "ENROLLMENT_TOKEN_INVALID"
   | "FORBIDDEN"
+  | "UNAUTHENTICATED"
+  | "RATE_LIMITED"
+  | "INVALID_CREDENTIALS"
+  | "SETUP_TOKEN_INVALID"
   | "CONFLICT";
 
 export interface FieldIssue {

@@ -1,13 +1,24 @@
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { AgentGateway } from "./agents/agent-gateway.js";
+import { AuditService } from "./audit/audit-service.js";
+import { AuthService } from "./auth/auth-service.js";
+import { MemoryRateLimiter, RedisRateLimiter } from "./auth/rate-limiter.js";
+import { ArtifactService } from "./artifacts/artifact-service.js";
+import type { ArtifactStore } from "./artifacts/artifact-store.js";
+import { DownloadLinks } from "./artifacts/download-links.js";
+import { LocalArtifactStore } from "./artifacts/local-artifact-store.js";
+import { S3ArtifactStore } from "./artifacts/s3-artifact-store.js";
+import { loadSigningSecret } from "./artifacts/signing.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { type EventBus, createMemoryEventBus, createRedisEventBus } from "./events/event-bus.js";
 import type { Services } from "./graphql/context.js";
 import { buildSchema } from "./graphql/schema.js";
+import { createArtifactRoutes } from "./http/artifact-routes.js";
 import { createGraphQLTransport } from "./http/graphql-transport.js";
 import { createHttpServer } from "./http/http-server.js";
 import { AttemptService } from "./jobs/attempt-service.js";
@@ -28,6 +39,8 @@ export interface RunningServer {
   services: Services;
   maintenance: JobMaintenance;
   attempts: AttemptService;
+  /** Printed at first start when no admin exists (see AuthService.bootstrap). */
+  setupToken: string | null;
   close(): Promise<void>;
 }
 
@@ -48,15 +61,17 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   let queue: QueuePort;
   let events: EventBus;
   if (config.REDIS_URL) {
-    const connect = () => {
-      const client = new Redis(config.REDIS_URL as string, { maxRetriesPerRequest: 3, lazyConnect: false });
+    // Auto-pipelining sends the commands of one tick in one write (a report's fencing reads,
+    // a batch's finishes, bursts of PUBLISH); a subscribed connection must not use it.
+    const connect = (enableAutoPipelining = true) => {
+      const client = new Redis(config.REDIS_URL as string, { maxRetriesPerRequest: 3, lazyConnect: false, enableAutoPipelining });
       client.on("error", (error) => log.warn({ err: error }, "redis connection error"));
       redisClients.push(client);
       return client;
     };
     const commands = connect();
     queue = new RedisQueue(commands, { prefix: config.REDIS_PREFIX });
-    events = createRedisEventBus(connect(), connect(), config.REDIS_PREFIX);
+    events = createRedisEventBus(connect(), connect(false), config.REDIS_PREFIX);
   } else {
     queue = new MemoryQueue();
     events = createMemoryEventBus();
@@ -65,7 +80,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const { prisma } = db;
   const validator = new InputValidator();
   const models = new ModelService(prisma, validator, () => clock.now());
-  const transitions = new JobTransitions(prisma, events, clock);
+  const transitions = new JobTransitions(prisma, events, clock, db.sql);
   const jobs = new JobService(prisma, queue, events, transitions, models, validator, clock, {
     maxInputBytes: config.MAX_INPUT_BYTES,
     resultRetentionMs: config.RESULT_RETENTION_MS,
@@ -91,7 +106,67 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     },
     onError,
   );
-  const services: Services = { prisma, events, jobs, models, nodes, queues, agents };
+
+  // Artifacts: S3 when a bucket is configured, the data folder otherwise. Their URLs need the
+  // public base URL, which is known only once the server listens (PORT=0 in tests).
+  let publicUrl = config.PUBLIC_URL?.replace(/\/+$/, "") ?? "";
+  const baseUrl = () => publicUrl;
+  const signingSecret = await loadSigningSecret(config.ARTIFACT_SIGNING_SECRET, config.DATA_DIR);
+  const now = () => clock.now();
+  let artifactStore: ArtifactStore;
+  if (config.S3_BUCKET) {
+    const s3 = new S3ArtifactStore({
+      bucket: config.S3_BUCKET,
+      keyPrefix: config.S3_KEY_PREFIX,
+      region: config.S3_REGION,
+      endpoint: config.S3_ENDPOINT,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      maxBytes: config.ARTIFACT_MAX_BYTES,
+      now,
+    });
+    // A missing bucket is created (a fresh MinIO); an unreachable S3 must not stop the start.
+    await s3.ensureBucket().then(
+      (outcome) => log.info({ bucket: config.S3_BUCKET, outcome }, "artifact bucket checked"),
+      (error: unknown) => log.warn({ err: error, bucket: config.S3_BUCKET }, "artifact bucket check failed"),
+    );
+    artifactStore = s3;
+  } else {
+    artifactStore = new LocalArtifactStore({
+      root: join(config.DATA_DIR, "artifacts"),
+      secret: signingSecret,
+      baseUrl,
+      maxBytes: config.ARTIFACT_MAX_BYTES,
+      now,
+    });
+  }
+  const artifacts = new ArtifactService(
+    prisma,
+    artifactStore,
+    new DownloadLinks(signingSecret, baseUrl),
+    async (nodeId, ref) => (await attempts.verify(nodeId, [ref]))[0] ?? { ok: false, reason: "unknown attempt" },
+    { maxBytes: config.ARTIFACT_MAX_BYTES, presignTtlMs: config.ARTIFACT_PRESIGN_TTL_MS, maxFilesPerJob: 1_000 },
+  );
+  const rateLimiter = redisClients[0]
+    ? new RedisRateLimiter(redisClients[0], config.REDIS_PREFIX)
+    : new MemoryRateLimiter(() => clock.now());
+  const auth = new AuthService(prisma, events, rateLimiter, clock, {
+    sessionTtlMs: config.SESSION_TTL_MS,
+    loginAttemptsPerWindow: config.LOGIN_ATTEMPTS_PER_WINDOW,
+    loginWindowMs: config.LOGIN_WINDOW_MS,
+  });
+  const audit = new AuditService(prisma, events, clock, config.AUDIT_RETENTION_MS);
+  const services: Services = { prisma, events, jobs, models, nodes, queues, agents, artifacts, auth, audit };
+
+  const { setupToken } = await auth.bootstrap({
+    ...(config.VYVO_ADMIN_EMAIL ? { adminEmail: config.VYVO_ADMIN_EMAIL } : {}),
+    ...(config.VYVO_ADMIN_PASSWORD ? { adminPassword: config.VYVO_ADMIN_PASSWORD } : {}),
+    ...(config.VYVO_BOOTSTRAP_API_KEY ? { bootstrapApiKey: config.VYVO_BOOTSTRAP_API_KEY } : {}),
+  });
+  if (setupToken) {
+    log.warn({ setupToken }, "no admin exists yet: create one with the completeSetup mutation and this one-time token");
+  }
 
   const reconciled = await maintenance.reconcileQueue();
   log.info(reconciled, "queue reconciled from the database");
@@ -100,6 +175,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     every(config.REAPER_INTERVAL_MS, () => attempts.reapExpiredLeases(), onError, "lease reaper"),
     every(config.DEADLINE_SWEEP_INTERVAL_MS, () => maintenance.enforceDeadlines(), onError, "deadline sweep"),
     every(60_000, () => maintenance.purgeExpiredResults(), onError, "retention purge"),
+    every(3_600_000, () => audit.purgeExpired(), onError, "audit retention"),
+    every(60_000, () => artifacts.purgeDetached(), onError, "artifact purge"),
     every(config.HEARTBEAT_INTERVAL_MS, async () => agents.dispatchAll(), onError, "dispatch sweep"),
   ];
 
@@ -108,14 +185,29 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     services,
     production: config.NODE_ENV === "production",
     connectionInitWaitMs: config.CONNECTION_INIT_WAIT_MS,
+    limits: { maxDepth: config.MAX_QUERY_DEPTH, maxAliases: config.MAX_QUERY_ALIASES, maxCost: config.MAX_QUERY_COST },
+    maxTokens: config.MAX_QUERY_TOKENS,
+    rateLimiter,
+    requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    allowedOrigins: config.ALLOWED_ORIGINS,
     onError,
   });
-  const httpServer = createHttpServer(transport.yoga, {
-    ready: async () => {
-      await prisma.$queryRaw`SELECT 1`;
-      await queue.stats([]);
+  const httpServer = createHttpServer(
+    transport.yoga,
+    {
+      ready: async () => {
+        await prisma.$queryRaw`SELECT 1`;
+        await queue.stats([]);
+      },
     },
-  });
+    {
+      artifacts: createArtifactRoutes({
+        local: artifactStore instanceof LocalArtifactStore ? artifactStore : null,
+        downloads: artifacts,
+        onError,
+      }),
+    },
+  );
   const ws = transport.attach(httpServer);
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -123,7 +215,11 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   });
   const port = (httpServer.address() as AddressInfo).port;
   const url = config.PUBLIC_URL ?? `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
-  log.info({ url, database: db.kind, queue: config.REDIS_URL ? "redis" : "memory" }, "vyvo server listening");
+  publicUrl = url.replace(/\/+$/, "");
+  log.info(
+    { url, database: db.kind, queue: config.REDIS_URL ? "redis" : "memory", artifacts: artifactStore.kind },
+    "vyvo server listening",
+  );
 
   let closed = false;
   return {
@@ -132,6 +228,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     services,
     maintenance,
     attempts,
+    setupToken,
     async close() {
       if (closed) return;
       closed = true;
@@ -142,6 +239,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await queue.close();
       for (const client of redisClients) client.disconnect();
+      await artifactStore.close();
       await db.close();
     },
   };

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
 import { buildSchema, graphql } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -123,10 +122,11 @@ export class ScriptedServer {
   lostAttemptIds: string[] = [];
   /** attemptId -> reason: reports about them are rejected (R9). */
   rejectAttempts = new Map<string, string>();
+  /** Delay before agentReport answers (the report is recorded at once). */
+  reportDelayMs = 0;
   /** While true, new WebSocket connections are refused at the HTTP upgrade (a network outage). */
   blocked = false;
   private listeners = new Set<Listener>();
-  private readonly sockets = new Set<Duplex>();
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
   private readonly schema = buildSchema(PROTOCOL_SDL);
@@ -141,11 +141,7 @@ export class ScriptedServer {
         socket.destroy();
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.sockets.add(socket);
-        socket.once("close", () => this.sockets.delete(socket));
-        this.wss.emit("connection", ws, req);
-      });
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit("connection", ws, req));
     });
     useServer(
       {
@@ -177,7 +173,7 @@ export class ScriptedServer {
 
   async stop(): Promise<void> {
     for (const listener of this.listeners) listener.close();
-    for (const socket of this.sockets) socket.destroy();
+    for (const client of this.wss.clients) client.terminate();
     this.wss.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -206,7 +202,7 @@ export class ScriptedServer {
 
   /** Cuts every WebSocket without a close frame, like a network failure. */
   dropConnections(): void {
-    for (const socket of this.sockets) socket.destroy();
+    for (const client of this.wss.clients) client.terminate();
   }
 
   /** Resolves when `predicate` holds (checked on every recorded event and every 20 ms). */
@@ -242,7 +238,9 @@ export class ScriptedServer {
 
   private commandStream(variables: SubscriptionRecord["variables"], nodeToken: string): AsyncIterableIterator<unknown> {
     this.subscriptions.push({ nodeToken, variables: JSON.parse(JSON.stringify(variables)), at: Date.now() });
-    const queue: unknown[][] = [[{ __typename: "HelloCommand", commandId: randomUUID(), nodeId: `node-of-${nodeToken}`, ...this.hello }]];
+    const queue: unknown[][] = [
+      [{ __typename: "HelloCommand", commandId: randomUUID(), nodeId: `node-of-${nodeToken}`, ...this.hello }],
+    ];
     let wake: (() => void) | undefined;
     let done = false;
     const listener: Listener = {
@@ -287,22 +285,28 @@ export class ScriptedServer {
         const lost = this.lostAttemptIds.filter((id) => held.has(id));
         return { lostAttemptIds: lost, serverTime: new Date().toISOString() };
       },
-      agentReport: ({ input }: { input: ReportRecord["input"] }, { nodeToken }) => {
+      agentReport: async ({ input }: { input: ReportRecord["input"] }, { nodeToken }) => {
         this.reports.push({ nodeToken, input: JSON.parse(JSON.stringify(input)), at: Date.now() });
         this.notify();
         const rejected: { attemptId: string; reason: string }[] = [];
         for (const key of ["started", "logs", "progress", "completed", "failed", "cancelled"] as const) {
           for (const item of (input[key] ?? []) as { attemptId: string }[]) {
             const reason = this.rejectAttempts.get(item.attemptId);
-            if (reason && !rejected.some((r) => r.attemptId === item.attemptId)) rejected.push({ attemptId: item.attemptId, reason });
+            if (reason && !rejected.some((r) => r.attemptId === item.attemptId))
+              rejected.push({ attemptId: item.attemptId, reason });
           }
         }
+        if (this.reportDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.reportDelayMs));
         return { accepted: 1, rejected };
       },
       agentArtifactUpload: ({ input }: { input: { fileName: string } }) => {
         const id = randomUUID();
         this.notify();
-        return { artifactId: id, uploadUrl: `${this.url}/upload/${id}`, url: `${this.url}/files/${id}/${input.fileName}` };
+        return {
+          artifactId: id,
+          uploadUrl: `${this.url}/upload/${id}`,
+          url: `${this.url}/files/${id}/${input.fileName}`,
+        };
       },
     };
   }
@@ -318,7 +322,10 @@ export class ScriptedServer {
       return;
     }
     if (req.method === "POST" && req.url === "/graphql") {
-      const { query, variables } = JSON.parse(body.toString("utf8")) as { query: string; variables: Record<string, unknown> };
+      const { query, variables } = JSON.parse(body.toString("utf8")) as {
+        query: string;
+        variables: Record<string, unknown>;
+      };
       const result = await graphql({
         schema: this.schema,
         source: query,
@@ -328,7 +335,9 @@ export class ScriptedServer {
             this.enrollments.push(input);
             this.notify();
             if (!this.enrollmentTokens.delete(input.enrollmentToken)) {
-              const error = new Error("enrollment token is invalid, used or expired") as Error & { extensions: unknown };
+              const error = new Error("enrollment token is invalid, used or expired") as Error & {
+                extensions: unknown;
+              };
               throw Object.assign(error, { extensions: { code: "ENROLLMENT_TOKEN_INVALID" } });
             }
             return { nodeId: `node-${this.enrollments.length}`, nodeToken: this.issueNodeToken() };

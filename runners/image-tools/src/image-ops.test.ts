@@ -109,7 +109,9 @@ describe("resize", () => {
     const image = createImage(4, 2);
     // Left 2×2 block: 0, 100, 200, 100 → mean 100. Right block: all 40.
     const values = [0, 100, 40, 40, 200, 100, 40, 40];
-    values.forEach((value, i) => image.data.set([value, value, value, 255], i * 4));
+    values.forEach((value, i) => {
+      image.data.set([value, value, value, 255], i * 4);
+    });
     const small = await resize(image, 2, 1);
     expect(pixelAt(small, 0, 0)).toEqual([100, 100, 100, 255]);
     expect(pixelAt(small, 1, 0)).toEqual([40, 40, 40, 255]);
@@ -117,7 +119,9 @@ describe("resize", () => {
 
   it("weights partly covered pixels by their share when the factor is not whole", async () => {
     const image = createImage(3, 1);
-    [0, 90, 180].forEach((value, i) => image.data.set([value, value, value, 255], i * 4));
+    [0, 90, 180].forEach((value, i) => {
+      image.data.set([value, value, value, 255], i * 4);
+    });
     const small = await resize(image, 2, 1);
     // Output 0 covers source [0, 1.5): (0 × 1 + 90 × 0.5) / 1.5 = 30; output 1 covers [1.5, 3): 150.
     expect(pixelAt(small, 0, 0)[0]).toBe(30);

@@ -169,7 +169,12 @@ function clampByte(value: number): number {
   return value <= 0 ? 0 : value >= 255 ? 255 : Math.round(value);
 }
 
-export async function resize(image: RgbaImage, width: number, height: number, checkpoint?: Checkpoint): Promise<RgbaImage> {
+export async function resize(
+  image: RgbaImage,
+  width: number,
+  height: number,
+  checkpoint?: Checkpoint,
+): Promise<RgbaImage> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resize needs positive integer sizes, got ${width}×${height}`);
   }
@@ -182,7 +187,12 @@ export async function gaussianBlur(image: RgbaImage, sigma: number, checkpoint?:
 }
 
 /** The size that fits inside maxWidth×maxHeight with the same aspect ratio; never larger than the image. */
-export function fitInside(width: number, height: number, maxWidth: number, maxHeight: number): { width: number; height: number } {
+export function fitInside(
+  width: number,
+  height: number,
+  maxWidth: number,
+  maxHeight: number,
+): { width: number; height: number } {
   const scale = Math.min(maxWidth / width, maxHeight / height, 1);
   return {
     width: Math.min(maxWidth, Math.max(1, Math.round(width * scale))),
@@ -190,7 +200,12 @@ export function fitInside(width: number, height: number, maxWidth: number, maxHe
   };
 }
 
-export async function thumbnail(image: RgbaImage, maxWidth: number, maxHeight: number, checkpoint?: Checkpoint): Promise<RgbaImage> {
+export async function thumbnail(
+  image: RgbaImage,
+  maxWidth: number,
+  maxHeight: number,
+  checkpoint?: Checkpoint,
+): Promise<RgbaImage> {
   const size = fitInside(image.width, image.height, maxWidth, maxHeight);
   return resize(image, size.width, size.height, checkpoint);
 }
@@ -229,7 +244,8 @@ export function drawTestPattern(width: number, height: number): RgbaImage {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 4;
       if (y < barsHeight) {
-        const bar = TEST_PATTERN_BARS[Math.min(TEST_PATTERN_BARS.length - 1, Math.floor((x * TEST_PATTERN_BARS.length) / width))];
+        const bar =
+          TEST_PATTERN_BARS[Math.min(TEST_PATTERN_BARS.length - 1, Math.floor((x * TEST_PATTERN_BARS.length) / width))];
         image.data[i] = bar?.[0] ?? 0;
         image.data[i + 1] = bar?.[1] ?? 0;
         image.data[i + 2] = bar?.[2] ?? 0;

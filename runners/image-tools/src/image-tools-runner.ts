@@ -10,7 +10,14 @@ import { validateInput } from "./validate-input.js";
 export const TEST_PATTERN_SIZE = 512;
 
 export type ImageToolsOutput = {
-  images: { url: string; width: number; height: number; content_type: "image/png"; file_name: string; file_size: number }[];
+  images: {
+    url: string;
+    width: number;
+    height: number;
+    content_type: "image/png";
+    file_name: string;
+    file_size: number;
+  }[];
 };
 
 /** Progress of the operation itself spans 0.1..0.9; loading and encoding take the ends. */
@@ -40,7 +47,9 @@ async function loadSource(input: ImageToolsInput, ctx: RunContext): Promise<Rgba
   const { bytes, origin } = await loadImageBytes(input.image_url, ctx.signal);
   ctx.log("info", `fetched ${bytes.length} bytes from ${origin}`);
   if (!isPng(bytes)) {
-    throw new InputError([{ loc: ["body", "image_url"], msg: "The file is not a PNG image", type: "image_load_error" }]);
+    throw new InputError([
+      { loc: ["body", "image_url"], msg: "The file is not a PNG image", type: "image_load_error" },
+    ]);
   }
   try {
     const image = decodePng(bytes, { maxWidth: MAX_DIMENSION, maxHeight: MAX_DIMENSION });
@@ -48,7 +57,9 @@ async function loadSource(input: ImageToolsInput, ctx: RunContext): Promise<Rgba
     return image;
   } catch (error) {
     if (!(error instanceof PngError)) throw error;
-    throw new InputError([{ loc: ["body", "image_url"], msg: `Could not decode the PNG: ${error.message}`, type: "image_load_error" }]);
+    throw new InputError([
+      { loc: ["body", "image_url"], msg: `Could not decode the PNG: ${error.message}`, type: "image_load_error" },
+    ]);
   }
 }
 
@@ -65,7 +76,10 @@ async function applyOperation(image: RgbaImage, input: ImageToolsInput, ctx: Run
     case "thumbnail": {
       const box = { width: input.width ?? DEFAULT_THUMBNAIL_SIZE, height: input.height ?? DEFAULT_THUMBNAIL_SIZE };
       const result = await thumbnail(image, box.width, box.height, operationCheckpoint(ctx, "thumbnail"));
-      ctx.log("info", `thumbnail of ${image.width}×${image.height} inside ${box.width}×${box.height}: ${result.width}×${result.height}`);
+      ctx.log(
+        "info",
+        `thumbnail of ${image.width}×${image.height} inside ${box.width}×${box.height}: ${result.width}×${result.height}`,
+      );
       return result;
     }
     case "blur": {

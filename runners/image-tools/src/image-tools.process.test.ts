@@ -1,6 +1,6 @@
 // Runs vyvo/image-tools as the agent would: a child process started with PORT=0, whose port is
 // read from its "vyvo-runner listening on HOST:PORT" line, driven over HTTP.
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -114,11 +114,18 @@ afterAll(async () => {
 describe("vyvo/image-tools as a process", () => {
   it("announces its port and reports healthy with one run at a time", async () => {
     expect(runner.output()).toMatch(/^vyvo-runner listening on 127\.0\.0\.1:\d+$/m);
-    expect(await getHealth(runner.baseUrl)).toEqual({ status: 200, body: { status: "ok", max_concurrency: 1, running: 0 } });
+    expect(await getHealth(runner.baseUrl)).toEqual({
+      status: 200,
+      body: { status: "ok", max_concurrency: 1, running: 0 },
+    });
   });
 
   it("resizes the test pattern to the requested size and says what it did", async () => {
-    const { body, lines, produced, filePath, bytes, image } = await runAndDecode({ operation: "resize", width: 300, height: 200 });
+    const { body, lines, produced, filePath, bytes, image } = await runAndDecode({
+      operation: "resize",
+      width: 300,
+      height: 200,
+    });
     expect([image.width, image.height]).toEqual([300, 200]);
     expect(produced).toMatchObject({ width: 300, height: 200, content_type: "image/png", file_name: "resize.png" });
     expect(produced.file_size).toBe(bytes.length);
@@ -153,7 +160,12 @@ describe("vyvo/image-tools as a process", () => {
 
   it("makes a 128×128 thumbnail by default, and fits a given box keeping the aspect ratio", async () => {
     expect((await runAndDecode({ operation: "thumbnail" })).image.width).toBe(128);
-    const { image } = await runAndDecode({ operation: "thumbnail", image_url: dataUri(flat(400, 100, [1, 2, 3, 255])), width: 50, height: 50 });
+    const { image } = await runAndDecode({
+      operation: "thumbnail",
+      image_url: dataUri(flat(400, 100, [1, 2, 3, 255])),
+      width: 50,
+      height: 50,
+    });
     expect([image.width, image.height]).toEqual([50, 13]);
     expect(pixelAt(image, 25, 6)).toEqual([1, 2, 3, 255]);
   });
@@ -174,16 +186,26 @@ describe("vyvo/image-tools as a process", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      const { image, lines } = await runAndDecode({ operation: "resize", width: 12, height: 6, image_url: `${base}/blue.png` });
+      const { image, lines } = await runAndDecode({
+        operation: "resize",
+        width: 12,
+        height: 6,
+        image_url: `${base}/blue.png`,
+      });
       expect([image.width, image.height]).toEqual([12, 6]);
       expect(pixelAt(image, 11, 5)).toEqual([0, 0, 255, 255]);
       expect(messages(lines)).toContain(`fetched ${png.length} bytes from ${new URL(base).host}`);
-      const { final } = await collectRun(runner.baseUrl, request({ operation: "grayscale", image_url: `${base}/nope.png` }));
+      const { final } = await collectRun(
+        runner.baseUrl,
+        request({ operation: "grayscale", image_url: `${base}/nope.png` }),
+      );
       expect(final).toMatchObject({
         type: "error",
         error_type: "validation_error",
         retryable: false,
-        detail: [{ loc: ["body", "image_url"], msg: "Failed to download image_url: HTTP 404", type: "file_download_error" }],
+        detail: [
+          { loc: ["body", "image_url"], msg: "Failed to download image_url: HTTP 404", type: "file_download_error" },
+        ],
       });
     } finally {
       server.close();
@@ -191,7 +213,10 @@ describe("vyvo/image-tools as a process", () => {
   });
 
   it("fails with a validation_error when image_url is not a PNG", async () => {
-    const { final } = await collectRun(runner.baseUrl, request({ operation: "grayscale", image_url: "data:text/plain,hello" }));
+    const { final } = await collectRun(
+      runner.baseUrl,
+      request({ operation: "grayscale", image_url: "data:text/plain,hello" }),
+    );
     expect(final).toMatchObject({
       error_type: "validation_error",
       detail: [{ loc: ["body", "image_url"], msg: "The file is not a PNG image", type: "image_load_error" }],
@@ -208,7 +233,12 @@ describe("vyvo/image-tools as a process", () => {
       error_type: "validation_error",
       retryable: false,
       detail: [
-        { loc: ["body", "width"], msg: "Input should be less than or equal to 4096", type: "less_than_equal", ctx: { le: 4096 } },
+        {
+          loc: ["body", "width"],
+          msg: "Input should be less than or equal to 4096",
+          type: "less_than_equal",
+          ctx: { le: 4096 },
+        },
         { loc: ["body", "height"], msg: "Field required for resize", type: "missing" },
         { loc: ["body", "sigma"], msg: "Input should be greater than 0", type: "greater_than", ctx: { gt: 0 } },
       ],
@@ -228,12 +258,19 @@ describe("vyvo/image-tools as a process", () => {
 
   it("answers 429 to a second run while busy, and stops the first on POST /cancel", async () => {
     const { body, stream } = await startSlowBlur();
-    const refused = await collectRun(runner.baseUrl, request({ operation: "grayscale" })).catch((error: unknown) => error);
+    const refused = await collectRun(runner.baseUrl, request({ operation: "grayscale" })).catch(
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(RunnerHttpError);
     expect((refused as RunnerHttpError).status).toBe(429);
     expect(await cancelRun(runner.baseUrl, body.request_id)).toEqual({ status: 200, body: { cancelled: true } });
     const final = await Promise.race([finalOf(stream), sleep(5_000).then(() => "still running")]);
-    expect(final).toEqual({ type: "error", error: "cancelled: cancel requested", error_type: "cancelled", retryable: false });
+    expect(final).toEqual({
+      type: "error",
+      error: "cancelled: cancel requested",
+      error_type: "cancelled",
+      retryable: false,
+    });
     await waitUntil(runnerIsIdle, 2_000);
   });
 });

@@ -42,7 +42,8 @@ export const inputSchema = {
     operation: {
       type: "string",
       enum: [...OPERATIONS],
-      description: "resize to width×height; gaussian blur by sigma; grayscale (Rec. 601 luma); thumbnail to fit inside width×height.",
+      description:
+        "resize to width×height; gaussian blur by sigma; grayscale (Rec. 601 luma); thumbnail to fit inside width×height.",
     },
     width: dimension("Width"),
     height: dimension("Height"),
@@ -59,6 +60,7 @@ export const inputSchema = {
   allOf: [
     {
       if: { properties: { operation: { const: "resize" } }, required: ["operation"] },
+      // biome-ignore lint/suspicious/noThenProperty: `then` is JSON Schema's keyword here, not a thenable
       then: { required: ["width", "height"] },
     },
   ],

@@ -13,7 +13,8 @@ const IMAGEMAGICK_FIXTURES = {
   palette4Transparent:
     "iVBORw0KGgoAAAANSUhEUgAAAAcAAAAFBAMAAAB7tOvrAAAAHlBMVEUAAAD/AAAA/wAAAP///wAA////AP+AQCAKFB7IyMjyaFegAAAAAXRSTlMAQObYZgAAACBJREFUCNdjEDIJK2AwCauYwADEAgwVE4QMGCYImQQAAFGpBn3QSzpvAAAAAElFTkSuQmCC",
   gray1: "iVBORw0KGgoAAAANSUhEUgAAAAkAAAADAQAAAABpcRjbAAAAEUlEQVQI12MIZWBY1cAQygAACK0B1YmPA00AAAAASUVORK5CYII=",
-  grayAlpha8: "iVBORw0KGgoAAAANSUhEUgAAAAYAAAAECAQAAAAHDYbIAAAAFUlEQVQI12NkYNCAQxaGAAY4wM0BADtIAcbSp3I+AAAAAElFTkSuQmCC",
+  grayAlpha8:
+    "iVBORw0KGgoAAAANSUhEUgAAAAYAAAAECAQAAAAHDYbIAAAAFUlEQVQI12NkYNCAQxaGAAY4wM0BADtIAcbSp3I+AAAAAElFTkSuQmCC",
   gray16: "iVBORw0KGgoAAAANSUhEUgAAAAUAAAACEAAAAADlkZXCAAAAEUlEQVQI12NkYLCBAiYGOAAAHVIB5C9zof8AAAAASUVORK5CYII=",
 };
 
@@ -29,13 +30,20 @@ const PALETTE: [number, number, number][] = [
   [10, 20, 30],
   [200, 200, 200],
 ];
-const EXPECTED: Record<keyof typeof IMAGEMAGICK_FIXTURES, { width: number; height: number; pixel: (x: number, y: number) => Pixel }> = {
+const EXPECTED: Record<
+  keyof typeof IMAGEMAGICK_FIXTURES,
+  { width: number; height: number; pixel: (x: number, y: number) => Pixel }
+> = {
   rgba16Interlaced: {
     width: 11,
     height: 9,
     pixel: (x, y) => [(x * 23) % 256, (y * 29) % 256, ((x + y) * 13) % 256, 255 - ((x * y * 7) % 256)],
   },
-  rgb8Interlaced: { width: 11, height: 9, pixel: (x, y) => [(x * 23) % 256, (y * 29) % 256, ((x + y) * 13) % 256, 255] },
+  rgb8Interlaced: {
+    width: 11,
+    height: 9,
+    pixel: (x, y) => [(x * 23) % 256, (y * 29) % 256, ((x + y) * 13) % 256, 255],
+  },
   palette4Transparent: {
     width: 7,
     height: 5,
@@ -61,7 +69,10 @@ function chunksOf(png: Buffer): { type: string; data: Buffer }[] {
   const chunks: { type: string; data: Buffer }[] = [];
   for (let offset = 8; offset < png.length; ) {
     const length = png.readUInt32BE(offset);
-    chunks.push({ type: png.toString("latin1", offset + 4, offset + 8), data: png.subarray(offset + 8, offset + 8 + length) });
+    chunks.push({
+      type: png.toString("latin1", offset + 4, offset + 8),
+      data: png.subarray(offset + 8, offset + 8 + length),
+    });
     offset += 12 + length;
   }
   return chunks;
@@ -74,7 +85,8 @@ describe("decodePng on ImageMagick files", () => {
       const image = decodePng(Buffer.from(base64, "base64"));
       expect({ width: image.width, height: image.height }).toEqual({ width: expected.width, height: expected.height });
       const want: Pixel[] = [];
-      for (let y = 0; y < expected.height; y++) for (let x = 0; x < expected.width; x++) want.push(expected.pixel(x, y));
+      for (let y = 0; y < expected.height; y++)
+        for (let x = 0; x < expected.width; x++) want.push(expected.pixel(x, y));
       expect(pixels(image)).toEqual(want);
     });
   }
@@ -136,7 +148,12 @@ describe("decodePng rejects broken files", () => {
       out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
       return out;
     };
-    const png = Buffer.concat([good.subarray(0, 8), chunk("IHDR", ihdr), chunk("IDAT", rows), chunk("IEND", Buffer.alloc(0))]);
+    const png = Buffer.concat([
+      good.subarray(0, 8),
+      chunk("IHDR", ihdr),
+      chunk("IDAT", rows),
+      chunk("IEND", Buffer.alloc(0)),
+    ]);
     expect(() => decodePng(png)).toThrow(/truncated/);
   });
 

@@ -150,7 +150,8 @@ function expandPixels(
     return (byte >> (8 - bitDepth - (bitOffset & 7))) & maxSample;
   };
   // Samples to 8 bits: 16-bit rounds, low depths scale so that the maximum maps to 255.
-  const to8 = (value: number): number => (bitDepth === 16 ? Math.round(value / 257) : Math.round((value * 255) / maxSample));
+  const to8 = (value: number): number =>
+    bitDepth === 16 ? Math.round(value / 257) : Math.round((value * 255) / maxSample);
 
   if (bitDepth === 8 && (header.colorType === 2 || header.colorType === 6) && !transparentKey) {
     // The common case, without the per-sample conversions below.
@@ -190,7 +191,8 @@ function expandPixels(
           const red = sample(rowStart, first);
           const green = sample(rowStart, first + 1);
           const blue = sample(rowStart, first + 2);
-          if (transparentKey && red === transparentKey[0] && green === transparentKey[1] && blue === transparentKey[2]) a = 0;
+          if (transparentKey && red === transparentKey[0] && green === transparentKey[1] && blue === transparentKey[2])
+            a = 0;
           r = to8(red);
           g = to8(green);
           b = to8(blue);
@@ -198,7 +200,8 @@ function expandPixels(
         }
         case 3: {
           const index = sample(rowStart, first);
-          if (!palette || index * 3 + 2 >= palette.colors.length) throw new PngError(`palette index ${index} out of range`);
+          if (!palette || index * 3 + 2 >= palette.colors.length)
+            throw new PngError(`palette index ${index} out of range`);
           r = palette.colors[index * 3] ?? 0;
           g = palette.colors[index * 3 + 1] ?? 0;
           b = palette.colors[index * 3 + 2] ?? 0;
@@ -246,8 +249,13 @@ export function decodePng(bytes: Uint8Array, limits: DecodeLimits = {}): RgbaIma
     switch (type) {
       case "IHDR":
         header = readHeader(data);
-        if (header.width > (limits.maxWidth ?? Number.POSITIVE_INFINITY) || header.height > (limits.maxHeight ?? Number.POSITIVE_INFINITY)) {
-          throw new PngError(`image is ${header.width}×${header.height}, over the limit of ${limits.maxWidth}×${limits.maxHeight}`);
+        if (
+          header.width > (limits.maxWidth ?? Number.POSITIVE_INFINITY) ||
+          header.height > (limits.maxHeight ?? Number.POSITIVE_INFINITY)
+        ) {
+          throw new PngError(
+            `image is ${header.width}×${header.height}, over the limit of ${limits.maxWidth}×${limits.maxHeight}`,
+          );
         }
         break;
       case "PLTE":
@@ -292,7 +300,10 @@ export function decodePng(bytes: Uint8Array, limits: DecodeLimits = {}): RgbaIma
         height: Math.ceil((header.height - y0) / dy),
       })).filter((pass) => pass.width > 0 && pass.height > 0)
     : [{ x0: 0, y0: 0, dx: 1, dy: 1, width: header.width, height: header.height }];
-  const expectedBytes = passes.reduce((sum, pass) => sum + pass.height * (Math.ceil((pass.width * bitsPerPixel) / 8) + 1), 0);
+  const expectedBytes = passes.reduce(
+    (sum, pass) => sum + pass.height * (Math.ceil((pass.width * bitsPerPixel) / 8) + 1),
+    0,
+  );
 
   let raw: Buffer;
   try {

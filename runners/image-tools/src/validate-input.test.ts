@@ -47,9 +47,19 @@ describe("validateInput", () => {
     const issues = validateInput({ operation: "resize", width: 0, sigma: 99, colour: "red" });
     expect(issues).toEqual([
       { loc: ["body", "colour"], msg: "Extra inputs are not permitted", type: "extra_forbidden" },
-      { loc: ["body", "width"], msg: "Input should be greater than or equal to 1", type: "greater_than_equal", ctx: { ge: 1 } },
+      {
+        loc: ["body", "width"],
+        msg: "Input should be greater than or equal to 1",
+        type: "greater_than_equal",
+        ctx: { ge: 1 },
+      },
       { loc: ["body", "height"], msg: "Field required for resize", type: "missing" },
-      { loc: ["body", "sigma"], msg: "Input should be less than or equal to 50", type: "less_than_equal", ctx: { le: 50 } },
+      {
+        loc: ["body", "sigma"],
+        msg: "Input should be less than or equal to 50",
+        type: "less_than_equal",
+        ctx: { le: 50 },
+      },
     ]);
   });
 

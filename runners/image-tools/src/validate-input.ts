@@ -61,7 +61,8 @@ export function validateInput(input: Record<string, unknown>): ValidationIssue[]
   checkDimension(input, "height", issues);
   if (operation === "resize") {
     for (const field of ["width", "height"] as const) {
-      if (input[field] === undefined) issues.push({ loc: ["body", field], msg: "Field required for resize", type: "missing" });
+      if (input[field] === undefined)
+        issues.push({ loc: ["body", field], msg: "Field required for resize", type: "missing" });
     }
   }
 
@@ -83,4 +84,3 @@ export function validateInput(input: Record<string, unknown>): ValidationIssue[]
   }
   return issues;
 }
-

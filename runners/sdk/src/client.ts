@@ -39,7 +39,10 @@ function request(
     const req = http.request(new URL(pathname, baseUrl), {
       method,
       signal,
-      headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      headers:
+        payload === undefined
+          ? {}
+          : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
     });
     req.on("response", resolve);
     req.on("error", reject);

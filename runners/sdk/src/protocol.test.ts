@@ -10,7 +10,11 @@ import {
 
 describe("parseRunnerLine", () => {
   it("reads each line type and ignores blank lines and unknown types", () => {
-    expect(parseRunnerLine('{"type":"log","level":"warn","message":"hot"}')).toEqual({ type: "log", level: "warn", message: "hot" });
+    expect(parseRunnerLine('{"type":"log","level":"warn","message":"hot"}')).toEqual({
+      type: "log",
+      level: "warn",
+      message: "hot",
+    });
     expect(parseRunnerLine('{"type":"progress","progress":1.5}')).toEqual({ type: "progress", progress: 1 });
     expect(parseRunnerLine('{"type":"result","output":{"a":1}}')).toEqual({ type: "result", output: { a: 1 } });
     expect(parseRunnerLine("   ")).toBeNull();
@@ -18,14 +22,23 @@ describe("parseRunnerLine", () => {
   });
 
   it("keeps an error's detail and defaults what is missing", () => {
-    expect(parseRunnerLine('{"type":"error","error":"bad","error_type":"validation_error","detail":[{"loc":["body","x"],"msg":"m","type":"t"},{"nope":1}]}')).toEqual({
+    expect(
+      parseRunnerLine(
+        '{"type":"error","error":"bad","error_type":"validation_error","detail":[{"loc":["body","x"],"msg":"m","type":"t"},{"nope":1}]}',
+      ),
+    ).toEqual({
       type: "error",
       error: "bad",
       error_type: "validation_error",
       retryable: false,
       detail: [{ loc: ["body", "x"], msg: "m", type: "t" }],
     });
-    expect(parseRunnerLine('{"type":"error"}')).toEqual({ type: "error", error: "runner error", error_type: "runner_error", retryable: false });
+    expect(parseRunnerLine('{"type":"error"}')).toEqual({
+      type: "error",
+      error: "runner error",
+      error_type: "runner_error",
+      retryable: false,
+    });
   });
 
   it("throws on lines that break the contract", () => {

@@ -171,7 +171,9 @@ export function findFileUrls(output: unknown): { pointer: (string | number)[]; u
     if (typeof value === "string") {
       if (value.startsWith("file://")) found.push({ pointer, url: value });
     } else if (Array.isArray(value)) {
-      value.forEach((item, index) => visit(item, [...pointer, index]));
+      value.forEach((item, index) => {
+        visit(item, [...pointer, index]);
+      });
     } else if (isPlainObject(value)) {
       for (const [key, item] of Object.entries(value)) visit(item, [...pointer, key]);
     }

@@ -52,7 +52,10 @@ export async function spawnRunner(options: SpawnRunnerOptions): Promise<RunnerPr
 
   const listening = await new Promise<{ host: string; port: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`no listening line within ${startupTimeoutMs} ms:\n${output}`)), startupTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line within ${startupTimeoutMs} ms:\n${output}`)),
+      startupTimeoutMs,
+    );
     lines.on("line", (line) => {
       output += `${line}\n`;
       const parsed = parseListeningLine(line);

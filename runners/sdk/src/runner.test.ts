@@ -9,12 +9,12 @@ import { cancelRun, collectRun, getHealth, RunnerHttpError, streamRun } from "./
 import type { RunnerLine, RunRequest } from "./protocol.js";
 import {
   CancelledError,
+  listenOptionsFromEnv,
   type RunContext,
   type RunnerDefinition,
   RunnerError,
   type RunningRunner,
   startRunner,
-  listenOptionsFromEnv,
 } from "./runner.js";
 
 /** A promise with its resolve function outside, to hold a run until the test lets it go. */
@@ -71,7 +71,11 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3
 describe("GET /health", () => {
   it("answers 503 loading during setup and 200 ok with the concurrency once set up", async () => {
     const setupDone = gate();
-    const { runner, baseUrl } = await start({ name: "slow-setup", setup: () => setupDone.promise, run: async () => ({}) });
+    const { runner, baseUrl } = await start({
+      name: "slow-setup",
+      setup: () => setupDone.promise,
+      run: async () => ({}),
+    });
     expect(await getHealth(baseUrl)).toEqual({ status: 503, body: { status: "loading" } });
     expect((await postRaw(baseUrl, "/run", JSON.stringify(runRequest("early")))).status).toBe(503);
     setupDone.open();
@@ -126,7 +130,8 @@ describe("POST /run", () => {
     let ran = false;
     const { baseUrl } = await start({
       name: "strict",
-      validate: (input) => (typeof input.n === "number" ? [] : [{ loc: ["body", "n"], msg: "Field required", type: "missing" }]),
+      validate: (input) =>
+        typeof input.n === "number" ? [] : [{ loc: ["body", "n"], msg: "Field required", type: "missing" }],
       run: async () => {
         ran = true;
         return {};
@@ -172,7 +177,13 @@ describe("POST /run", () => {
 
   it("answers 429 while busy, and takes work again when the run ends", async () => {
     const release = gate();
-    const { baseUrl } = await start({ name: "single", run: async () => (await release.promise, { done: true }) });
+    const { baseUrl } = await start({
+      name: "single",
+      run: async () => {
+        await release.promise;
+        return { done: true };
+      },
+    });
     const first = collectRun(baseUrl, runRequest("first"));
     await eventually(async () => ((await getHealth(baseUrl)).body as { running: number }).running === 1);
     const refused = await collectRun(baseUrl, runRequest("second")).catch((error: unknown) => error);
@@ -186,7 +197,14 @@ describe("POST /run", () => {
 
   it("runs as many at once as max_concurrency says", async () => {
     const release = gate();
-    const { baseUrl } = await start({ name: "pair", maxConcurrency: 2, run: async () => (await release.promise, {}) });
+    const { baseUrl } = await start({
+      name: "pair",
+      maxConcurrency: 2,
+      run: async () => {
+        await release.promise;
+        return {};
+      },
+    });
     const runs = [collectRun(baseUrl, runRequest("one")), collectRun(baseUrl, runRequest("two"))];
     await eventually(async () => ((await getHealth(baseUrl)).body as { running: number }).running === 2);
     await expect(collectRun(baseUrl, runRequest("three"))).rejects.toMatchObject({ status: 429 });
@@ -196,7 +214,14 @@ describe("POST /run", () => {
 
   it("refuses a malformed envelope with 400 and a duplicate request_id with 409", async () => {
     const release = gate();
-    const { baseUrl } = await start({ name: "envelope", maxConcurrency: 2, run: async () => (await release.promise, {}) });
+    const { baseUrl } = await start({
+      name: "envelope",
+      maxConcurrency: 2,
+      run: async () => {
+        await release.promise;
+        return {};
+      },
+    });
     const cases = [
       "not json",
       JSON.stringify({ input: {}, output_dir: "/tmp/x" }),
@@ -223,7 +248,16 @@ describe("POST /run", () => {
   });
 
   it("sends heartbeat lines on a quiet stream", async () => {
-    const { baseUrl } = await start({ name: "quiet", run: async () => (await sleep(200), {}) }, { heartbeatMs: 40 });
+    const { baseUrl } = await start(
+      {
+        name: "quiet",
+        run: async () => {
+          await sleep(200);
+          return {};
+        },
+      },
+      { heartbeatMs: 40 },
+    );
     const { lines } = await collectRun(baseUrl, runRequest("hb"));
     expect(lines.filter((line) => line.type === "heartbeat").length).toBeGreaterThanOrEqual(2);
   });
@@ -269,7 +303,12 @@ describe("output files", () => {
       },
     });
     await collectRun(baseUrl, runRequest("escape"));
-    expect(attempts).toEqual({ parent: "RunnerError", nested: "RunnerError", outsideUrl: "RunnerError", dirItself: "RunnerError" });
+    expect(attempts).toEqual({
+      parent: "RunnerError",
+      nested: "RunnerError",
+      outsideUrl: "RunnerError",
+      dirItself: "RunnerError",
+    });
   });
 });
 
@@ -305,7 +344,9 @@ describe("cancellation", () => {
     expect(seen.reason).toBeInstanceOf(CancelledError);
     expect((seen.reason as CancelledError).message).toBe("cancelled: client closed the request");
     await eventually(async () => ((await getHealth(baseUrl)).body as { running: number }).running === 0);
-    expect(diagnostics.some((line) => line.includes("closed aborted (cancelled: client closed the request)"))).toBe(true);
+    expect(diagnostics.some((line) => line.includes("closed aborted (cancelled: client closed the request)"))).toBe(
+      true,
+    );
   });
 
   it("cancels by request_id through POST /cancel and ends the stream with a cancelled error", async () => {
@@ -328,16 +369,18 @@ describe("cancellation", () => {
 
   it("discards the result of a run that finishes after it was cancelled", async () => {
     const cancelled = gate();
+    let started = false;
     const { baseUrl } = await start({
       name: "stubborn",
       async run(_input, ctx) {
         ctx.signal.addEventListener("abort", () => cancelled.open());
+        started = true;
         await cancelled.promise; // ignores the signal and returns a result anyway
         return { late: true };
       },
     });
     const run = collectRun(baseUrl, runRequest("late"));
-    await eventually(async () => ((await getHealth(baseUrl)).body as { running: number }).running === 1);
+    await eventually(() => started);
     await cancelRun(baseUrl, "late");
     expect((await run).final).toMatchObject({ type: "error", error_type: "cancelled" });
   });

@@ -256,9 +256,12 @@ export async function startRunner<Input extends JsonObject, Output extends JsonO
       res.write(formatRunnerLine(line));
       lastWriteAt = Date.now();
     };
-    const heartbeat = setInterval(() => {
-      if (Date.now() - lastWriteAt >= heartbeatMs) emit({ type: "heartbeat" });
-    }, Math.max(10, Math.floor(heartbeatMs / 2)));
+    const heartbeat = setInterval(
+      () => {
+        if (Date.now() - lastWriteAt >= heartbeatMs) emit({ type: "heartbeat" });
+      },
+      Math.max(10, Math.floor(heartbeatMs / 2)),
+    );
     heartbeat.unref();
 
     // "close" before the response ended means the agent hung up: that is a cancellation.
@@ -275,6 +278,7 @@ export async function startRunner<Input extends JsonObject, Output extends JsonO
       const issues = definition.validate?.(request.input) ?? [];
       if (issues.length > 0) throw new InputError(issues);
       await mkdir(outputDir, { recursive: true });
+      controller.signal.throwIfAborted(); // cancelled while the folder was made: don't start the work
       const output: unknown = await definition.run(request.input as Input, context);
       controller.signal.throwIfAborted();
       if (!isJsonObject(output)) throw new RunnerError("run() must return a JSON object");
@@ -379,8 +383,13 @@ function createContext(
       emit({ type: "log", level, message });
     },
     progress(progress, message) {
-      const clamped = Number.isFinite(progress) ? Math.min(1, Math.max(0, progress)) : 0;
-      emit(message === undefined ? { type: "progress", progress: clamped } : { type: "progress", progress: clamped, message });
+      // Clamped, and rounded so that float noise (0.13203125000000002) stays off the wire.
+      const clamped = Number.isFinite(progress) ? Math.round(Math.min(1, Math.max(0, progress)) * 1e4) / 1e4 : 0;
+      emit(
+        message === undefined
+          ? { type: "progress", progress: clamped }
+          : { type: "progress", progress: clamped, message },
+      );
     },
     outputFile(name) {
       if (name === "" || name === "." || name === ".." || name !== path.basename(name)) {

@@ -58,7 +58,11 @@ describe("the template runner", () => {
   it("rejects bad input with a detail array", async () => {
     const { final } = await collectRun(baseUrl, request("bad", { transform: "shout", extra: 1 }));
     expect(final).toMatchObject({ type: "error", error_type: "validation_error", retryable: false });
-    expect((final as { detail: { loc: string[] }[] }).detail.map((issue) => issue.loc[1])).toEqual(["extra", "text", "transform"]);
+    expect((final as { detail: { loc: string[] }[] }).detail.map((issue) => issue.loc[1])).toEqual([
+      "extra",
+      "text",
+      "transform",
+    ]);
   });
 
   it("stops waiting at once when cancelled", async () => {

@@ -45,19 +45,36 @@ export const inputSchema = {
 export function validateInput(input: Record<string, unknown>): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const key of Object.keys(input)) {
-    if (!(key in inputSchema.properties)) issues.push({ loc: ["body", key], msg: "Extra inputs are not permitted", type: "extra_forbidden" });
+    if (!(key in inputSchema.properties))
+      issues.push({ loc: ["body", key], msg: "Extra inputs are not permitted", type: "extra_forbidden" });
   }
   const { text, transform, delay_ms: delayMs } = input;
   if (text === undefined) issues.push({ loc: ["body", "text"], msg: "Field required", type: "missing" });
-  else if (typeof text !== "string") issues.push({ loc: ["body", "text"], msg: "Input should be a valid string", type: "string_type" });
+  else if (typeof text !== "string")
+    issues.push({ loc: ["body", "text"], msg: "Input should be a valid string", type: "string_type" });
   else if (text.length < 1 || text.length > MAX_TEXT_LENGTH) {
-    issues.push({ loc: ["body", "text"], msg: `String should have 1 to ${MAX_TEXT_LENGTH} characters`, type: "string_length" });
+    issues.push({
+      loc: ["body", "text"],
+      msg: `String should have 1 to ${MAX_TEXT_LENGTH} characters`,
+      type: "string_length",
+    });
   }
   if (transform !== undefined && !(TRANSFORMS as readonly unknown[]).includes(transform)) {
-    issues.push({ loc: ["body", "transform"], msg: `Input should be ${TRANSFORMS.map((t) => `'${t}'`).join(", ")}`, type: "literal_error" });
+    issues.push({
+      loc: ["body", "transform"],
+      msg: `Input should be ${TRANSFORMS.map((t) => `'${t}'`).join(", ")}`,
+      type: "literal_error",
+    });
   }
-  if (delayMs !== undefined && (typeof delayMs !== "number" || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) {
-    issues.push({ loc: ["body", "delay_ms"], msg: `Input should be an integer from 0 to ${MAX_DELAY_MS}`, type: "int_range" });
+  if (
+    delayMs !== undefined &&
+    (typeof delayMs !== "number" || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)
+  ) {
+    issues.push({
+      loc: ["body", "delay_ms"],
+      msg: `Input should be an integer from 0 to ${MAX_DELAY_MS}`,
+      type: "int_range",
+    });
   }
   return issues;
 }
@@ -72,7 +89,9 @@ export function transformText(text: string, transform: Transform): string {
     case "reverse":
       return Array.from(text).reverse().join("");
     case "title":
-      return text.toLowerCase().replace(/(^|\s)(\p{L})/gu, (_match, space: string, letter: string) => space + letter.toUpperCase());
+      return text
+        .toLowerCase()
+        .replace(/(^|\s)(\p{L})/gu, (_match, space: string, letter: string) => space + letter.toUpperCase());
   }
 }
 
@@ -99,7 +118,12 @@ export const textRunner: RunnerDefinition<TextInput, TextOutput> = {
     return {
       text,
       length: Array.from(text).length,
-      file: { url: ctx.fileUrl(filePath), content_type: "text/plain; charset=utf-8", file_name: fileName, file_size: fileSize },
+      file: {
+        url: ctx.fileUrl(filePath),
+        content_type: "text/plain; charset=utf-8",
+        file_name: fileName,
+        file_size: fileSize,
+      },
     };
   },
 };

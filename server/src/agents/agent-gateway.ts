@@ -141,7 +141,11 @@ export class AgentGateway {
         await this.attempts.acknowledged(nodeId, { jobId: ack.jobId, attemptId: ack.attemptId }, ack.step, ack.detail ?? null);
       }
     }
-    for (const ref of report.started ?? []) tally(ref.attemptId, await this.attempts.started(nodeId, ref));
+    const tallyAll = (refs: AttemptRef[], verdicts: ReportVerdict[]) =>
+      refs.forEach((ref, i) => tally(ref.attemptId, verdicts[i] ?? { ok: false, reason: "unknown attempt" }));
+    // Each kind is handled for all its items at once: the queue and the database see batches.
+    const started = report.started ?? [];
+    if (started.length) tallyAll(started, await this.attempts.started(nodeId, started));
     if (report.logs?.length) {
       const verdicts = await this.attempts.logs(nodeId, report.logs);
       for (const [attemptId, verdict] of verdicts) tally(attemptId, verdict);
@@ -150,14 +154,11 @@ export class AgentGateway {
       tally(item.attemptId, await this.attempts.progress(nodeId, item, item.progress, item.message ?? null));
     }
     const session = this.sessions.get(nodeId);
-    for (const item of report.completed ?? []) {
-      session?.inflight.delete(item.attemptId);
-      tally(item.attemptId, await this.attempts.completed(nodeId, item, item.output));
-    }
-    for (const item of report.failed ?? []) {
-      session?.inflight.delete(item.attemptId);
-      tally(item.attemptId, await this.attempts.failed(nodeId, item, item));
-    }
+    const completed = report.completed ?? [];
+    const failed = report.failed ?? [];
+    for (const item of [...completed, ...failed]) session?.inflight.delete(item.attemptId);
+    if (completed.length) tallyAll(completed, await this.attempts.completed(nodeId, completed));
+    if (failed.length) tallyAll(failed, await this.attempts.failed(nodeId, failed));
     for (const ref of report.cancelled ?? []) {
       session?.inflight.delete(ref.attemptId);
       tally(ref.attemptId, await this.attempts.cancelledByAgent(nodeId, ref));

@@ -9,10 +9,13 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { migrate } from "./migrate.js";
+import { type SqlClient, pgSqlClient, prismaSqlClient } from "./sql-client.js";
 import { pgExecutor, pgliteExecutor } from "./sql-executor.js";
 
 export interface Database {
   prisma: PrismaClient;
+  /** Plain SQL for the statements that run per job (see sql-client.ts). */
+  sql: SqlClient;
   kind: "postgres" | "pglite";
   close(): Promise<void>;
 }
@@ -44,10 +47,13 @@ async function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): Pro
 
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
   await prisma.$connect();
+  const sql = pgSqlClient(databaseUrl);
   return {
     prisma,
+    sql,
     kind: "postgres",
     async close() {
+      await sql.close();
       await prisma.$disconnect(); // ends the adapter's pool
     },
   };
@@ -76,6 +82,7 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<Database> {
   await prisma.$connect();
   return {
     prisma,
+    sql: prismaSqlClient(prisma),
     kind: "pglite",
     async close() {
       await prisma.$disconnect();

@@ -99,7 +99,8 @@ export function expectedSchemaShape(datamodel: DMMF.Datamodel): SchemaShape {
       const column = field.dbName ?? field.name;
       columns[column] = {
         type: expectedColumnType(field, enumDbNames),
-        nullable: !field.isRequired,
+        // Prisma Migrate creates scalar lists (String[]) as nullable array columns.
+        nullable: !field.isRequired || field.isList,
         default: expectedDefault(field, table, column, enumDbNames),
       };
     }

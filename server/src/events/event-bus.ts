@@ -22,6 +22,9 @@ export const topics = {
   workAvailable: "work",
   /** Commands for one node, delivered by whichever replica holds its socket. */
   agentCommands: (nodeId: string) => `agent:${nodeId}`,
+  /** A session, API key or node token stopped being valid: every replica closes its sockets. */
+  credentialRevoked: "credential-revoked",
+  auditEvents: "audit",
 } as const;
 
 export function createMemoryEventBus(): EventBus {

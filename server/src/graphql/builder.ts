@@ -4,13 +4,19 @@ import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
+import { type Permission, can } from "../auth/permissions.js";
+import { DomainError } from "../errors.js";
 import type { GraphQLContext } from "./context.js";
 
 /** The one Pothos builder. Types live in graphql/types/<area>.ts; this file defines none but scalars. */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { agent: boolean };
+  /**
+   * agent: the caller is a node (its token); permission: the principal holds it;
+   * public: anyone, on purpose (login, setup, enrollment). Every root field names one.
+   */
+  AuthScopes: { agent: boolean; permission: Permission; public: boolean };
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string | number };
@@ -20,7 +26,15 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
-    authScopes: (context) => ({ agent: context.node !== null }),
+    authScopes: (context) => ({
+      agent: context.node !== null,
+      permission: (permission: Permission) => can(context.principal, permission),
+      public: true,
+    }),
+    // Errors say which permission was missing; the transport gives them the FORBIDDEN code.
+    treatErrorsAsUnauthorized: true,
+    unauthorizedError: (_parent, context, _info, result) =>
+      new DomainError(context.principal.kind === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN", result.message),
   },
   prisma: {
     // Read models resolve through the request's client, which main.ts wires; writes go through services.

@@ -1,6 +1,10 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { Node } from "../generated/prisma/client.js";
 import type { AgentGateway } from "../agents/agent-gateway.js";
+import type { AuditService } from "../audit/audit-service.js";
+import type { AuthService, Credential } from "../auth/auth-service.js";
+import type { Principal } from "../auth/permissions.js";
+import type { ArtifactService } from "../artifacts/artifact-service.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { ModelService } from "../models/model-service.js";
@@ -16,12 +20,24 @@ export interface Services {
   nodes: NodeService;
   queues: QueueService;
   agents: AgentGateway;
+  artifacts: ArtifactService;
+  auth: AuthService;
+  audit: AuditService;
 }
 
 /** Per request (HTTP) or per socket (graphql-ws). */
 export interface GraphQLContext extends Services {
   /** Set when the caller authenticated with a node token: an agent speaking for this node. */
   node: Node | null;
-  /** Who is acting, for events and audit ("anonymous" until the auth issue lands). */
+  /** Who is acting and what they may do (a user, an API key, a node, or anonymous). */
+  principal: Principal;
+  /** How they proved it; revoking it closes their live subscriptions. */
+  credential: Credential;
+  /** The actor string for events and audit: "user:…", "key:…", "node:…" or "anonymous". */
   actor: string;
+  sourceIp: string | null;
+  /** For cookie sessions: the token mutations must echo in x-csrf-token. */
+  csrfToken?: string;
+  /** Adds a Set-Cookie header to the HTTP response (no-op over WebSocket). */
+  setCookie(cookie: string): void;
 }

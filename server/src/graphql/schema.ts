@@ -2,6 +2,9 @@ import { type GraphQLSchema, lexicographicSortSchema, printSchema } from "graphq
 import { builder } from "./builder.js";
 // Each area adds its types to the builder when imported.
 import "./types/agents.js";
+import "./types/audit.js";
+import "./types/auth.js";
+import "./types/artifacts.js";
 import "./types/jobs.js";
 import "./types/models.js";
 import "./types/nodes.js";

@@ -1,4 +1,4 @@
-import type { Job, ModelVersion, Prisma, PrismaClient } from "../generated/prisma/client.js";
+import type { Job, PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
 import { type AttemptRef, type BackoffPolicy, type Claim, type QueuePort } from "../queue/port.js";
@@ -56,39 +56,27 @@ export class AttemptService {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Records the claims an agent just won and returns what to send it. Claims of finished jobs are dropped. */
+  /**
+   * Records the claims an agent just won and returns what to send it: one batched write for
+   * all of them, which also returns each job's row and runner. Claims of finished jobs are let go.
+   */
   async assign(nodeId: string, claims: Claim[]): Promise<RunJobPayload[]> {
     if (claims.length === 0) return [];
-    const jobs = await this.prisma.job.findMany({
-      where: { id: { in: claims.map((c) => c.jobId) } },
-      include: { modelVersion: true },
-    });
-    const byId = new Map(jobs.map((job) => [job.id, job]));
+    const outcomes = await Promise.all(
+      claims.map((claim) =>
+        this.transitions.applyBatched({ trigger: "assign", jobId: claim.jobId, attemptId: claim.attemptId, attempt: claim.attempt, nodeId }),
+      ),
+    );
     const payloads: RunJobPayload[] = [];
-    for (const claim of claims) {
-      const job = byId.get(claim.jobId);
-      const outcome = job
-        ? await this.transitions.apply({
-            jobId: claim.jobId,
-            trigger: "assign",
-            beforeAttempt: claim.attempt,
-            cause: `claimed by node ${nodeId}`,
-            actor: `node:${nodeId}`,
-            detail: { attempt: claim.attempt },
-            data: () => ({ attemptCount: claim.attempt, currentAttemptId: claim.attemptId }),
-            also: (tx, _job, at) =>
-              tx.jobAttempt.create({
-                data: { id: claim.attemptId, jobId: claim.jobId, number: claim.attempt, nodeId, status: "ASSIGNED", assignedAt: at },
-              }),
-          })
-        : null;
-      if (!job || !outcome?.applied) {
-        // The queue held a job that Postgres already ended (or never had): let it go.
-        await this.queue.finish(claim, this.clock.now());
-        continue;
-      }
-      payloads.push(toPayload(job, job.modelVersion, claim));
-    }
+    const letGo: Claim[] = [];
+    claims.forEach((claim, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.applied) payloads.push(toPayload(outcome.job, outcome.runner, claim));
+      else letGo.push(claim);
+    });
+    // The queue held a job that Postgres already ended (or never had): let it go.
+    const now = this.clock.now();
+    await Promise.all(letGo.map((claim) => this.queue.finish(claim, now)));
     if (payloads.length) this.events.publish(topics.queueUpdated, { models: [...new Set(payloads.map((p) => p.modelId))] });
     return payloads;
   }
@@ -106,22 +94,17 @@ export class AttemptService {
     );
   }
 
-  async started(nodeId: string, ref: AttemptRef): Promise<ReportVerdict> {
-    const [verdict] = await this.verify(nodeId, [ref]);
-    if (!verdict?.ok) return this.reject(ref, "start", verdict?.reason ?? "unknown attempt", nodeId);
-    await this.transitions.apply({
-      jobId: ref.jobId,
-      trigger: "start",
-      attemptId: ref.attemptId,
-      actor: `node:${nodeId}`,
-      data: (job, at) => ({
-        startedAt: job.startedAt ?? at,
-        queueWaitMs: job.queueWaitMs ?? at.getTime() - job.createdAt.getTime(),
+  /** The runners accepted their inputs: ASSIGNED → RUNNING, one batched write for the lot. */
+  async started(nodeId: string, refs: AttemptRef[]): Promise<ReportVerdict[]> {
+    const verdicts = await this.verify(nodeId, refs);
+    return Promise.all(
+      refs.map(async (ref, i): Promise<ReportVerdict> => {
+        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        if (!verdict.ok) return this.reject(ref, "start", verdict.reason, nodeId);
+        await this.transitions.applyBatched({ trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor: `node:${nodeId}` });
+        return verdict;
       }),
-      also: (tx, _job, at) =>
-        tx.jobAttempt.update({ where: { id: ref.attemptId }, data: { status: "RUNNING", startedAt: at } }),
-    });
-    return { ok: true };
+    );
   }
 
   /** Stores log lines once per (attempt, seq) and streams them to subscribers. */
@@ -150,38 +133,51 @@ export class AttemptService {
     return { ok: true };
   }
 
-  async completed(nodeId: string, ref: AttemptRef, output: unknown): Promise<ReportVerdict> {
-    const [verdict] = await this.verify(nodeId, [ref]);
-    if (!verdict?.ok) return this.reject(ref, "complete", verdict?.reason ?? "unknown attempt", nodeId);
-    if ((await this.queue.finish(ref, this.clock.now())) === "stale") {
-      return this.reject(ref, "complete", "attempt was superseded", nodeId);
-    }
-    await this.transitions.apply({
-      jobId: ref.jobId,
-      trigger: "succeed",
-      attemptId: ref.attemptId,
-      actor: `node:${nodeId}`,
-      data: (job, at) => ({ output: output as Prisma.InputJsonValue, ...this.finishTimes(job, at) }),
-      also: (tx, _job, at) =>
-        tx.jobAttempt.update({ where: { id: ref.attemptId }, data: { status: "SUCCEEDED", finishedAt: at } }),
-    });
-    this.events.publish(topics.queueUpdated, { jobId: ref.jobId });
-    return { ok: true };
+  /** Results: the queue lets each job go (fenced), then one batched write records them all. */
+  async completed(nodeId: string, items: (AttemptRef & { output: unknown })[]): Promise<ReportVerdict[]> {
+    const verdicts = await this.verify(nodeId, items);
+    const now = this.clock.now();
+    const results = await Promise.all(
+      items.map(async (item, i): Promise<ReportVerdict> => {
+        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        if (!verdict.ok) return this.reject(item, "complete", verdict.reason, nodeId);
+        if ((await this.queue.finish(item, now)) === "stale") return this.reject(item, "complete", "attempt was superseded", nodeId);
+        await this.transitions.applyBatched({
+          trigger: "succeed",
+          jobId: item.jobId,
+          attemptId: item.attemptId,
+          actor: `node:${nodeId}`,
+          output: item.output,
+          retentionMs: this.config.resultRetentionMs,
+        });
+        return verdict;
+      }),
+    );
+    if (results.some((result) => result.ok)) this.events.publish(topics.queueUpdated, { jobIds: items.map((item) => item.jobId) });
+    return results;
   }
 
-  async failed(nodeId: string, ref: AttemptRef, failure: Failure): Promise<ReportVerdict> {
-    const [verdict] = await this.verify(nodeId, [ref]);
-    if (!verdict?.ok) return this.reject(ref, "fail", verdict?.reason ?? "unknown attempt", nodeId);
+  async failed(nodeId: string, items: (AttemptRef & Failure)[]): Promise<ReportVerdict[]> {
+    const verdicts = await this.verify(nodeId, items);
     const now = this.clock.now();
-    const decision = failure.retryable
-      ? await this.queue.retry(ref, now, this.backoff())
-      : (await this.queue.finish(ref, now)) === "ok"
-        ? "exhausted"
-        : "stale";
-    if (decision === "stale") return this.reject(ref, "fail", "attempt was superseded", nodeId);
-    await this.endAttempt(ref, decision === "retry" ? "retry" : "fail", "FAILED", failure, `node:${nodeId}`);
-    if (decision === "retry") this.events.publish(topics.queueUpdated, { jobId: ref.jobId });
-    return { ok: true };
+    let retried = false;
+    const results = await Promise.all(
+      items.map(async (item, i): Promise<ReportVerdict> => {
+        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        if (!verdict.ok) return this.reject(item, "fail", verdict.reason, nodeId);
+        const decision = item.retryable
+          ? await this.queue.retry(item, now, this.backoff())
+          : (await this.queue.finish(item, now)) === "ok"
+            ? "exhausted"
+            : "stale";
+        if (decision === "stale") return this.reject(item, "fail", "attempt was superseded", nodeId);
+        retried ||= decision === "retry";
+        await this.endAttempt(item, decision === "retry" ? "retry" : "fail", "FAILED", item, `node:${nodeId}`);
+        return verdict;
+      }),
+    );
+    if (retried) this.events.publish(topics.queueUpdated, { jobIds: items.map((item) => item.jobId) });
+    return results;
   }
 
   /** A step of a command the agent carried out (cancel: received, sigterm, sigkill, stopped…), kept on the job. */
@@ -200,58 +196,31 @@ export class AttemptService {
   /** Expired leases go back to the queue (or fail when out of attempts); due retries are queued again. */
   async reapExpiredLeases(limit = 200): Promise<number> {
     const { expired, promoted } = await this.queue.reap(this.clock.now(), limit, this.backoff());
-    for (const lease of expired) {
-      const cause = "agent lost: lease expired";
-      await this.endAttempt(
-        lease,
-        lease.outcome === "retry" ? "retry" : "fail",
-        "LOST",
-        { error: "The agent running this request stopped responding", errorType: "agent_lost", cause, retryable: true },
-        "reaper",
-      );
-    }
-    for (const jobId of promoted) {
-      await this.transitions.apply({ jobId, trigger: "requeue", actor: "reaper", cause: "backoff over" });
-    }
-    if (promoted.length) {
-      const models = await this.prisma.job.findMany({ where: { id: { in: promoted } }, select: { modelId: true }, distinct: ["modelId"] });
-      for (const { modelId } of models) this.events.publish(topics.workAvailable, modelId);
-    }
+    const cause = "agent lost: lease expired";
+    const lost: Failure = { error: "The agent running this request stopped responding", errorType: "agent_lost", cause, retryable: true };
+    await Promise.all(expired.map((lease) => this.endAttempt(lease, lease.outcome === "retry" ? "retry" : "fail", "LOST", lost, "reaper")));
+    const requeued = await Promise.all(
+      promoted.map((jobId) => this.transitions.applyBatched({ trigger: "requeue", jobId, actor: "reaper", cause: "backoff over" })),
+    );
+    const models = new Set<string>();
+    for (const outcome of requeued) models.add(outcome.applied ? outcome.job.modelId : "*");
+    for (const modelId of models) this.events.publish(topics.workAvailable, modelId);
     return expired.length + promoted.length;
   }
 
-  private async endAttempt(
-    ref: AttemptRef,
-    trigger: "retry" | "fail",
-    attemptStatus: "FAILED" | "LOST",
-    failure: Failure,
-    actor: string,
-  ) {
-    await this.transitions.apply({
+  private endAttempt(ref: AttemptRef, trigger: "retry" | "fail", attemptStatus: "FAILED" | "LOST", failure: Failure, actor: string) {
+    const common = {
       jobId: ref.jobId,
-      trigger,
       attemptId: ref.attemptId,
-      cause: failure.cause,
       actor,
-      detail: { error: failure.error, errorType: failure.errorType },
-      data: (job, at) =>
-        trigger === "fail"
-          ? { error: failure.error, errorType: failure.errorType, cause: failure.cause, ...this.finishTimes(job, at) }
-          : { cause: failure.cause },
-      also: (tx, _job, at) =>
-        tx.jobAttempt.updateMany({
-          where: { id: ref.attemptId },
-          data: { status: attemptStatus, cause: failure.cause, finishedAt: at },
-        }),
-    });
-  }
-
-  private finishTimes(job: Job, at: Date) {
-    return {
-      runTimeMs: job.startedAt ? at.getTime() - job.startedAt.getTime() : null,
-      totalTimeMs: at.getTime() - job.createdAt.getTime(),
-      retentionUntil: new Date(at.getTime() + this.config.resultRetentionMs),
+      error: failure.error,
+      errorType: failure.errorType,
+      cause: failure.cause,
+      attemptStatus,
     };
+    return this.transitions.applyBatched(
+      trigger === "fail" ? { trigger, ...common, retentionMs: this.config.resultRetentionMs } : { trigger, ...common },
+    );
   }
 
   private backoff(): BackoffPolicy {
@@ -268,15 +237,15 @@ export class AttemptService {
 }
 
 
-function toPayload(job: Job, version: ModelVersion, claim: Claim): RunJobPayload {
+function toPayload(job: Job, runner: unknown, claim: Claim): RunJobPayload {
   return {
     jobId: job.id,
     attemptId: claim.attemptId,
     modelId: job.modelId,
-    modelVersionId: version.id,
+    modelVersionId: job.modelVersionId,
     route: job.route,
     input: job.input,
-    runner: version.runner,
+    runner,
     timeoutMs: job.timeoutMs,
     leaseExpiresAt: claim.leaseExpiresAt,
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
+import { isUniqueViolation } from "../db/sql-client.js";
 import { DomainError, notFound } from "../errors.js";
 import { type EventBus, topics } from "../events/event-bus.js";
 import type { InputValidator } from "../models/input-validator.js";
@@ -53,7 +54,7 @@ export class JobService {
 
   /**
    * Validates every request, then writes all valid jobs and their first events in one
-   * transaction and queues them in one round trip. An invalid request gets its own error
+   * statement and queues them in one round trip. An invalid request gets its own error
    * and writes nothing; the others go on.
    */
   async submitMany(requests: SubmitRequest[]): Promise<SubmitOutcome[]> {
@@ -72,38 +73,21 @@ export class JobService {
     }
     await this.resolveIdempotent(rows, rowIndex, outcomes);
     const fresh = rows.filter((_, i) => outcomes[rowIndex[i] as number] === undefined);
+    let inserted: Job[] = [];
     if (fresh.length > 0) {
-      const at = new Date(now);
       try {
-        await this.prisma.$transaction([
-          this.prisma.job.createMany({ data: fresh }),
-          this.prisma.jobEvent.createMany({
-            data: fresh.map((row) => ({
-              jobId: row.id,
-              type: "submit",
-              toStatus: "QUEUED" as const,
-              actor: row.submittedBy ?? null,
-              at,
-            })),
-          }),
-        ]);
+        inserted = await this.transitions.insertSubmitted(fresh);
       } catch (error) {
         // A concurrent submit took an idempotency key between our check and our insert.
-        const raced = error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
-        if (!raced || requests.length > 1) throw error;
-        const again = await this.submitMany(requests);
-        return again;
+        if (!isUniqueViolation(error) || requests.length > 1) throw error;
+        return this.submitMany(requests);
       }
       await this.queue.enqueueMany(fresh.map((row) => this.enqueueInput(row, now)));
       const models = new Set(fresh.map((row) => row.modelId));
       for (const modelId of models) this.events.publish(topics.workAvailable, modelId);
       this.events.publish(topics.queueUpdated, { models: [...models] });
     }
-    const created = new Map(fresh.map((row) => [row.id, row]));
-    const jobs = created.size
-      ? await this.prisma.job.findMany({ where: { id: { in: [...created.keys()] } } })
-      : [];
-    const byId = new Map(jobs.map((job) => [job.id, job]));
+    const byId = new Map(inserted.map((job) => [job.id, job]));
     for (const [i, row] of rows.entries()) {
       const index = rowIndex[i] as number;
       const job = byId.get(row.id as string);

@@ -1,7 +1,10 @@
 import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
+import type { SqlClient } from "../db/sql-client.js";
 import { type EventBus, topics } from "../events/event-bus.js";
 import { type JobStatus, type JobTrigger, isTerminal, nextStatus } from "./state-machine.js";
+import { type BatchedOutcome, type BatchedTransition, TransitionBatcher, jobOf } from "./transition-batcher.js";
+import { INSERT_SUBMITTED } from "./transition-sql.js";
 
 export interface TransitionRequest {
   jobId: string;
@@ -24,16 +27,37 @@ export type TransitionOutcome =
   | { applied: false; reason: "not_found" | "stale_attempt" | "superseded" | "not_allowed"; job: Job | null };
 
 /**
- * Writes one state change of one job: locks the row, asks the state machine, updates the job,
+ * Writes state changes of jobs: locks the row, asks the state machine, updates the job,
  * appends its JobEvent, then publishes the new state. Callers get told, not thrown at, when
  * a change no longer applies (another replica or a newer attempt got there first).
+ *
+ * Two ways in: `applyBatched` for the transitions every job goes through (batched, plain SQL:
+ * transition-batcher.ts) and `apply` for the rare ones that need arbitrary columns or callbacks
+ * (cancel, timeout, resubmit), one interactive transaction each.
  */
 export class JobTransitions {
+  private readonly batcher: TransitionBatcher;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: EventBus,
     private readonly clock: Clock,
-  ) {}
+    private readonly sql: SqlClient,
+  ) {
+    this.batcher = new TransitionBatcher(sql, () => clock.now(), (job) => this.publish(job));
+  }
+
+  /** Queues the transition for the next batch; settles once it is written and published. */
+  applyBatched(transition: BatchedTransition): Promise<BatchedOutcome> {
+    return this.batcher.apply(transition);
+  }
+
+  /** Inserts new jobs with their submit events in one statement; returns the rows (not yet published). */
+  async insertSubmitted(rows: Prisma.JobCreateManyInput[]): Promise<Job[]> {
+    const input = rows.map((row, ord) => ({ ...row, ord }));
+    const inserted = await this.sql.query<Record<string, unknown>>(INSERT_SUBMITTED, [JSON.stringify(input)]);
+    return inserted.map(jobOf);
+  }
 
   async apply(req: TransitionRequest): Promise<TransitionOutcome> {
     const outcome = await this.prisma.$transaction(async (tx): Promise<TransitionOutcome> => {

@@ -1,5 +1,9 @@
 import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { TEST_API_KEY } from "./test-env.js";
+
+/** Test calls act as the bootstrap admin unless they pass their own authorization ("" = anonymous). */
+const asAdmin = { authorization: `Bearer ${TEST_API_KEY}` };
 
 export interface GraphQLResponse<T> {
   data?: T;
@@ -15,7 +19,7 @@ export async function gql<T = Record<string, unknown>>(
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...asAdmin, ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResponse<T>;
@@ -33,7 +37,8 @@ export async function gqlData<T = Record<string, unknown>>(
   return result.data;
 }
 
-export function wsClient(baseUrl: string, connectionParams: Record<string, unknown> = {}): Client {
+/** A graphql-ws client; without connectionParams it authenticates as the bootstrap admin. */
+export function wsClient(baseUrl: string, connectionParams: Record<string, unknown> = { apiKey: TEST_API_KEY }): Client {
   return createClient({
     url: `${baseUrl.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,

@@ -9,6 +9,9 @@ import { createTestDatabase } from "./postgres.js";
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
+/** Every test server makes sure this admin API key exists (VYVO_BOOTSTRAP_API_KEY). */
+export const TEST_API_KEY = "vyvo_test_bootstrap_admin_key_0123456789";
+
 /** Short intervals so that leases expire and loops run within a test's time. */
 export const fastIntervals = {
   HEARTBEAT_INTERVAL_MS: "200",
@@ -48,6 +51,7 @@ export async function createTestEnv(opts: { redis?: boolean; postgres?: boolean 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DATA_DIR: dataDir,
     REDIS_PREFIX: redisPrefix,
+    VYVO_BOOTSTRAP_API_KEY: TEST_API_KEY,
     ...fastIntervals,
     ...(db ? { DATABASE_URL: db.url } : {}),
     ...(useRedis ? { REDIS_URL: testRedisUrl } : {}),

@@ -190,6 +190,7 @@ function nodeOf(ctx: GraphQLContext) {
 
 builder.mutationFields((t) => ({
   enrollNode: t.field({
+    authScopes: { public: true },
     type: EnrollNodeResult,
     description: "Exchanges a single-use enrollment token for a node token (R1, R2).",
     args: { input: t.arg({ type: EnrollNodeInput, required: true }) },

@@ -98,12 +98,14 @@ export const JobRef = builder.prismaObject("Job", {
 
 builder.queryFields((t) => ({
   job: t.prismaField({
+    authScopes: { permission: "jobs:read" },
     type: "Job",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => ctx.prisma.job.findUnique({ ...query, where: { id: String(args.id) } }),
   }),
   jobs: t.prismaConnection({
+    authScopes: { permission: "jobs:read" },
     type: "Job",
     cursor: "id",
     args: {
@@ -198,11 +200,13 @@ const MAX_BATCH = 1000;
 
 builder.mutationFields((t) => ({
   submitJob: t.field({
+    authScopes: { permission: "jobs:submit" },
     type: SubmitJobPayload,
     args: { input: t.arg({ type: SubmitJobInput, required: true }) },
     resolve: (_root, args, ctx) => ctx.jobs.submit(toSubmitRequest(args.input, ctx.actor)),
   }),
   submitJobs: t.field({
+    authScopes: { permission: "jobs:submit" },
     type: [SubmitJobResult],
     description: `Submits up to ${MAX_BATCH} jobs in one call; each item succeeds or fails on its own.`,
     args: { inputs: t.arg({ type: [SubmitJobInput], required: true }) },
@@ -228,11 +232,13 @@ builder.mutationFields((t) => ({
     },
   }),
   cancelJob: t.field({
+    authScopes: { permission: "jobs:cancel" },
     type: JobRef,
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.jobs.cancel(String(args.id), ctx.actor),
   }),
   retryJob: t.field({
+    authScopes: { permission: "jobs:retry" },
     type: JobRef,
     description: "Runs a failed, cancelled or timed-out job again.",
     args: { id: t.arg.id({ required: true }) },
@@ -242,6 +248,7 @@ builder.mutationFields((t) => ({
 
 builder.subscriptionFields((t) => ({
   jobUpdated: t.field({
+    authScopes: { permission: "jobs:read" },
     type: JobRef,
     description: "The job now, then every change of it, in order.",
     args: { id: t.arg.id({ required: true }) },
@@ -249,6 +256,7 @@ builder.subscriptionFields((t) => ({
     resolve: (job) => job,
   }),
   jobLogs: t.field({
+    authScopes: { permission: "jobs:read" },
     type: [JobLogLine],
     description: "The job's log lines so far, then new lines as agents report them.",
     args: { id: t.arg.id({ required: true }) },

@@ -29,10 +29,12 @@ builder.prismaObject("ModelVersion", {
 
 builder.queryFields((t) => ({
   models: t.prismaField({
+    authScopes: { permission: "models:read" },
     type: ["Model"],
     resolve: (query, _root, _args, ctx) => ctx.prisma.model.findMany({ ...query, orderBy: { id: "asc" } }),
   }),
   model: t.prismaField({
+    authScopes: { permission: "models:read" },
     type: "Model",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
@@ -67,6 +69,7 @@ const CreateModelVersionInput = builder.inputType("CreateModelVersionInput", {
 
 builder.mutationFields((t) => ({
   createModel: t.prismaField({
+    authScopes: { permission: "models:write" },
     type: "Model",
     args: { input: t.arg({ type: CreateModelInput, required: true }) },
     resolve: (_query, _root, { input }, ctx) =>
@@ -77,6 +80,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   createModelVersion: t.prismaField({
+    authScopes: { permission: "models:write" },
     type: "ModelVersion",
     args: { input: t.arg({ type: CreateModelVersionInput, required: true }) },
     resolve: (_query, _root, { input }, ctx) =>

@@ -34,6 +34,7 @@ const EnrollmentTokenPayload = builder
 
 builder.queryFields((t) => ({
   nodes: t.prismaField({
+    authScopes: { permission: "nodes:read" },
     type: ["Node"],
     args: { state: t.arg({ type: [NodeStateEnum], required: false }) },
     resolve: (query, _root, args, ctx) =>
@@ -44,6 +45,7 @@ builder.queryFields((t) => ({
       }),
   }),
   node: t.prismaField({
+    authScopes: { permission: "nodes:read" },
     type: "Node",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
@@ -53,6 +55,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   createEnrollmentToken: t.field({
+    authScopes: { permission: "nodes:enroll" },
     type: EnrollmentTokenPayload,
     description: "A single-use token an agent exchanges for its node token.",
     args: { nodeName: t.arg.string(), pool: t.arg.string(), ttlMs: t.arg.int() },

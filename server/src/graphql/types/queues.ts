@@ -24,6 +24,7 @@ const QueueRef = builder.objectRef<QueueStats>("Queue").implement({
 
 builder.queryFields((t) => ({
   queues: t.field({
+    authScopes: { permission: "queues:read" },
     type: [QueueRef],
     args: { modelIds: t.arg.stringList({ required: false }) },
     resolve: (_root, args, ctx) => ctx.queues.list(args.modelIds ?? undefined),
@@ -32,16 +33,19 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   pauseQueue: t.field({
+    authScopes: { permission: "queues:manage" },
     type: QueueRef,
     args: { modelId: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.queues.pause(args.modelId),
   }),
   resumeQueue: t.field({
+    authScopes: { permission: "queues:manage" },
     type: QueueRef,
     args: { modelId: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.queues.resume(args.modelId),
   }),
   purgeQueue: t.int({
+    authScopes: { permission: "queues:manage" },
     description: "Cancels every waiting job of the model; returns how many.",
     args: { modelId: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.queues.purge(args.modelId, ctx.actor),
@@ -50,6 +54,7 @@ builder.mutationFields((t) => ({
 
 builder.subscriptionFields((t) => ({
   queueUpdated: t.field({
+    authScopes: { permission: "queues:read" },
     type: [QueueRef],
     description: "Every queue now, then again whenever one changes (at most every 250 ms).",
     subscribe: (_root, _args, ctx) => throttled(ctx.events.subscribe<unknown>(topics.queueUpdated), 250),
