@@ -9,6 +9,7 @@ import pg from "pg";
 import { parseConfig } from "../server/src/config.js";
 import { type RunningServer, startServer } from "../server/src/main.js";
 import { createTestDatabase } from "../server/src/testing/postgres.js";
+import { TEST_API_KEY } from "../server/src/testing/test-env.js";
 
 export const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -42,11 +43,13 @@ export async function createBenchEnv(): Promise<BenchEnv> {
         PORT: "0",
         HOST: "127.0.0.1",
         NODE_ENV: "production",
-        LOG_LEVEL: "silent",
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
         DATA_DIR: dataDir,
         DATABASE_URL: db.url,
         REDIS_URL: redisUrl,
         REDIS_PREFIX: redisPrefix,
+        // The clients act as an admin with this key (server/src/testing/graphql-client.ts).
+        VYVO_BOOTSTRAP_API_KEY: TEST_API_KEY,
       }),
     );
     cleanups.push(() => server.close());

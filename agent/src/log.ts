@@ -13,7 +13,7 @@ export interface Logger {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Keys whose values never reach a log line. */
-const SECRET_KEY = /token|secret|password|authorization/i;
+const SECRET_KEY = /(token|secret|password|authorization)$/i;
 
 function formatFields(fields: LogFields): string {
   const parts: string[] = [];

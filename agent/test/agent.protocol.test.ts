@@ -140,6 +140,19 @@ describe("agent protocol (against a scripted graphql-ws server)", () => {
     expect(server.connections).toHaveLength(1); // no retry loop against a refusing server
   });
 
+  it("R14: keeps retrying while the server is unreachable and connects when it is back", async () => {
+    server.blocked = true;
+    const token = server.issueNodeToken();
+    const agent = newAgent({ nodeToken: token });
+    await agent.start();
+    await sleep(400);
+    expect(server.subscriptions).toHaveLength(0);
+    expect(agent.snapshot().connected).toBe(false);
+    server.blocked = false;
+    await server.waitFor(() => server.subscriptions.length === 1, 5_000, "the subscription once the server is back");
+    expect(server.subscriptions[0]?.nodeToken).toBe(token);
+  });
+
   it("R5, R6: subscribes with capacity and models, and heartbeats on the Hello interval with GPU stats", async () => {
     server.hello = { heartbeatIntervalMs: 100, leaseTtlMs: 1_000, logFlushIntervalMs: 50 };
     const { agent } = await connectedAgent({ models: "acme/tiny,acme/other" });

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -48,6 +48,36 @@ describe("the bundle", () => {
     expect(result.stderr).toContain("invalid configuration");
     expect(result.stderr).toContain("serverUrl (from --server-url)");
     expect(result.stderr).toContain("capacity (from VYVO_CAPACITY)");
+  });
+
+  it("enrolls, serves, and on SIGTERM drains and exits 0", async () => {
+    const server = await new ScriptedServer().start();
+    const workDir = await mkdtemp(path.join(os.tmpdir(), "vyvo-agent-bundle-"));
+    try {
+      const child = spawn(process.execPath, [bundle, "--work-dir", workDir, "--node-name", "bundle-test"], {
+        env: {
+          ...process.env,
+          VYVO_SERVER_URL: server.url,
+          VYVO_ENROLLMENT_TOKEN: server.issueEnrollmentToken(),
+          VYVO_NVIDIA_SMI: "/nonexistent/nvidia-smi",
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await server.waitFor(() => server.heartbeats.length > 0, 10_000, "a heartbeat from the bundle");
+      expect(server.enrollments).toEqual([expect.objectContaining({ name: "bundle-test" })]);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(stderr).toContain("SIGTERM: draining and shutting down");
+      expect(stderr).not.toContain(server.enrollments[0]?.enrollmentToken ?? "?");
+    } finally {
+      await server.stop();
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it("R3: speaks graphql-ws from the bundle: a refused node token exits 1 with the reason", async () => {

@@ -53,6 +53,8 @@ const ConfigSchema = z.object({
   MAX_QUERY_ALIASES: intFromEnv(30),
   MAX_QUERY_COST: intFromEnv(20_000),
   MAX_QUERY_TOKENS: intFromEnv(5_000),
+  /** Largest GraphQL request body; job inputs have their own, smaller limit (MAX_INPUT_BYTES). */
+  MAX_GRAPHQL_BODY_BYTES: intFromEnv(4 * 1024 * 1024),
   /** Comma-separated origins allowed to open cookie-authenticated WebSockets besides the server's own. */
   ALLOWED_ORIGINS: z
     .string()
@@ -79,6 +81,24 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)+$/, "must be folder names, each ending in /, like vyvo/")
     .optional(),
+  /** fal shim: accepted `Authorization: Key …` secrets, comma separated; unset: no auth (until API keys serve the shim). */
+  FAL_API_KEYS: z.string().optional(),
+  /** fal shim: largest request body (JSON with inline data URIs, one upload or upload part). */
+  FAL_MAX_BODY_BYTES: intFromEnv(100 * 1024 * 1024),
+  /** fal shim: data URIs longer than this are stored and passed to the runner as URLs (jobs stay under MAX_INPUT_BYTES); 0: never. */
+  FAL_DATA_URI_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(256 * 1024),
+  /** fal shim: how long `/fal/run` waits for a result before it cancels the job and answers 504. */
+  FAL_SYNC_TIMEOUT_MS: intFromEnv(3_600_000),
+  /** Ed25519 key that signs webhooks (PKCS#8 PEM, or the 32-byte seed in hex or base64); replicas must share it. Unset: generated into DATA_DIR. */
+  WEBHOOK_SIGNING_KEY: z.string().optional(),
+  WEBHOOK_MAX_ATTEMPTS: intFromEnv(10),
+  /** First retry wait; doubles per attempt up to WEBHOOK_RETRY_MAX_MS (±20 % jitter): 10 attempts span ~2 h. */
+  WEBHOOK_RETRY_BASE_MS: intFromEnv(15_000),
+  WEBHOOK_RETRY_MAX_MS: intFromEnv(3_600_000),
+  /** A receiver must answer one delivery within this. */
+  WEBHOOK_TIMEOUT_MS: intFromEnv(15_000),
+  /** Due retries are looked for this often (deliveries of ending jobs start at once). */
+  WEBHOOK_SWEEP_INTERVAL_MS: intFromEnv(1_000),
 });
 
 /** Settings that only make sense together. */

@@ -18,11 +18,16 @@ import { openDatabase } from "./db/database.js";
 import { type EventBus, createMemoryEventBus, createRedisEventBus } from "./events/event-bus.js";
 import type { Services } from "./graphql/context.js";
 import { buildSchema } from "./graphql/schema.js";
+import { configuredKeysAuthenticator, parseKeyList } from "./fal/fal-auth.js";
+import { createFalRouter, createJwksHandler } from "./fal/fal-router.js";
+import { falWebhookPayload } from "./fal/status-mapping.js";
+import { UploadSigner } from "./fal/upload-signing.js";
 import { createArtifactRoutes } from "./http/artifact-routes.js";
 import { createGraphQLTransport } from "./http/graphql-transport.js";
 import { createHttpServer } from "./http/http-server.js";
 import { AttemptService } from "./jobs/attempt-service.js";
 import { JobMaintenance } from "./jobs/job-maintenance.js";
+import { JobQueries } from "./jobs/job-queries.js";
 import { JobService } from "./jobs/job-service.js";
 import { JobTransitions } from "./jobs/job-transitions.js";
 import { InputValidator } from "./models/input-validator.js";
@@ -32,6 +37,8 @@ import { MemoryQueue } from "./queue/memory-queue.js";
 import type { QueuePort } from "./queue/port.js";
 import { RedisQueue } from "./queue/redis-queue.js";
 import { QueueService } from "./queues/queue-service.js";
+import { loadWebhookSigningKey } from "./webhooks/signing-key.js";
+import { WebhookService } from "./webhooks/webhook-service.js";
 
 export interface RunningServer {
   url: string;
@@ -71,7 +78,14 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     };
     const commands = connect();
     queue = new RedisQueue(commands, { prefix: config.REDIS_PREFIX });
-    events = createRedisEventBus(connect(), connect(false), config.REDIS_PREFIX);
+    // SUBSCRIBE may be written before ioredis's ready check (INFO), which the connection then
+    // refuses in subscriber mode, failing the start at random: subscribe only once it is ready.
+    const subscriber = connect(false);
+    await new Promise<void>((resolve, reject) => {
+      subscriber.once("ready", resolve);
+      subscriber.once("error", reject);
+    });
+    events = createRedisEventBus(connect(), subscriber, config.REDIS_PREFIX);
   } else {
     queue = new MemoryQueue();
     events = createMemoryEventBus();
@@ -157,7 +171,28 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     loginWindowMs: config.LOGIN_WINDOW_MS,
   });
   const audit = new AuditService(prisma, events, clock, config.AUDIT_RETENTION_MS);
-  const services: Services = { prisma, events, jobs, models, nodes, queues, agents, artifacts, auth, audit };
+  const webhooks = new WebhookService(
+    {
+      prisma,
+      events,
+      clock,
+      signingKey: await loadWebhookSigningKey(config.WEBHOOK_SIGNING_KEY, config.DATA_DIR),
+      render: falWebhookPayload,
+      onError,
+    },
+    {
+      policy: {
+        maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+        baseMs: config.WEBHOOK_RETRY_BASE_MS,
+        maxMs: config.WEBHOOK_RETRY_MAX_MS,
+        jitter: 0.2,
+      },
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retentionMs: config.RESULT_RETENTION_MS,
+    },
+  );
+  webhooks.start();
+  const services: Services = { prisma, events, jobs, models, nodes, queues, agents, artifacts, auth, audit, webhooks };
 
   const { setupToken } = await auth.bootstrap({
     ...(config.VYVO_ADMIN_EMAIL ? { adminEmail: config.VYVO_ADMIN_EMAIL } : {}),
@@ -177,6 +212,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     every(60_000, () => maintenance.purgeExpiredResults(), onError, "retention purge"),
     every(3_600_000, () => audit.purgeExpired(), onError, "audit retention"),
     every(60_000, () => artifacts.purgeDetached(), onError, "artifact purge"),
+    every(config.WEBHOOK_SWEEP_INTERVAL_MS, () => webhooks.sweep(), onError, "webhook delivery"),
+    every(3_600_000, () => webhooks.purgeExpired(), onError, "webhook retention"),
     every(config.HEARTBEAT_INTERVAL_MS, async () => agents.dispatchAll(), onError, "dispatch sweep"),
   ];
 
@@ -206,7 +243,27 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         downloads: artifacts,
         onError,
       }),
+      fal: createFalRouter({
+        jobs,
+        queries: new JobQueries(prisma),
+        queues,
+        models,
+        events,
+        webhooks,
+        // Uploaded inputs live in the artifact store and are served back at /fal/files/<key>.
+        files: artifactStore,
+        signer: new UploadSigner(signingSecret, now),
+        // Swap for the auth service's API keys once they serve the shim too.
+        authenticate: configuredKeysAuthenticator(parseKeyList(config.FAL_API_KEYS)),
+        publicUrl: config.PUBLIC_URL,
+        maxBodyBytes: config.FAL_MAX_BODY_BYTES,
+        dataUriOffloadBytes: config.FAL_DATA_URI_OFFLOAD_BYTES,
+        syncTimeoutMs: config.FAL_SYNC_TIMEOUT_MS,
+        onError,
+      }),
+      jwks: createJwksHandler(webhooks),
     },
+    { maxGraphQLBodyBytes: config.MAX_GRAPHQL_BODY_BYTES },
   );
   const ws = transport.attach(httpServer);
   await new Promise<void>((resolve, reject) => {
@@ -233,7 +290,9 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
       if (closed) return;
       closed = true;
       for (const stop of timers) stop();
+      webhooks.stop();
       agents.close();
+      auth.close();
       await ws.close();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));

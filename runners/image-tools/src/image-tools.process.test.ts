@@ -30,8 +30,11 @@ function dataUri(image: RgbaImage): string {
   return `data:image/png;base64,${encodePng(image).toString("base64")}`;
 }
 
-/** A blur that takes far longer than any test waits (sigma 50 over 3000×3000: ~2e10 multiply-adds). */
+/** A blur that takes far longer than any test waits: sigma 50 over 2400×2400 is ~1.4e10 multiply-adds, ~12 s on an idle core. */
 let slowBlurInput: Record<string, unknown> = {};
+
+/** The slow-blur tests decode a large image first, which takes a while on a loaded CI machine. */
+const HEAVY_TEST_TIMEOUT_MS = 60_000;
 
 let runner: RunnerProcess;
 let outputRoot = "";
@@ -101,7 +104,7 @@ async function finalOf(stream: AsyncGenerator<RunnerLine, FinalLine>): Promise<F
 
 beforeAll(async () => {
   outputRoot = await mkdtemp(path.join(tmpdir(), "vyvo-image-tools-"));
-  slowBlurInput = { operation: "blur", sigma: 50, image_url: dataUri(flat(3000, 3000, [90, 120, 150, 255])) };
+  slowBlurInput = { operation: "blur", sigma: 50, image_url: dataUri(flat(2400, 2400, [90, 120, 150, 255])) };
   runner = await startImageTools();
 });
 
@@ -246,54 +249,68 @@ describe("vyvo/image-tools as a process", () => {
     await expect(stat(body.output_dir)).rejects.toThrow(/ENOENT/);
   });
 
-  it("stops a long blur when the request is closed, and is free again within seconds", async () => {
-    const controller = new AbortController();
-    const { body } = await startSlowBlur(controller.signal);
-    expect(await runnerIsIdle()).toBe(false);
-    controller.abort();
-    await waitUntil(runnerIsIdle, 5_000);
-    expect(runner.output()).toContain(`run ${body.request_id} aborted (cancelled: client closed the request)`);
-    expect(await readdir(body.output_dir)).toEqual([]); // no PNG was written
-  });
+  it(
+    "stops a long blur when the request is closed, and is free again within seconds",
+    async () => {
+      const controller = new AbortController();
+      const { body } = await startSlowBlur(controller.signal);
+      expect(await runnerIsIdle()).toBe(false);
+      controller.abort();
+      // stderr arrives through a pipe, so wait for the line rather than expect it the moment the slot is free.
+      const aborted = `run ${body.request_id} aborted (cancelled: client closed the request)`;
+      await waitUntil(async () => runner.output().includes(aborted), 5_000);
+      expect(await runnerIsIdle()).toBe(true);
+      expect(await readdir(body.output_dir)).toEqual([]); // no PNG was written
+    },
+    HEAVY_TEST_TIMEOUT_MS,
+  );
 
-  it("answers 429 to a second run while busy, and stops the first on POST /cancel", async () => {
-    const { body, stream } = await startSlowBlur();
-    const refused = await collectRun(runner.baseUrl, request({ operation: "grayscale" })).catch(
-      (error: unknown) => error,
-    );
-    expect(refused).toBeInstanceOf(RunnerHttpError);
-    expect((refused as RunnerHttpError).status).toBe(429);
-    expect(await cancelRun(runner.baseUrl, body.request_id)).toEqual({ status: 200, body: { cancelled: true } });
-    const final = await Promise.race([finalOf(stream), sleep(5_000).then(() => "still running")]);
-    expect(final).toEqual({
-      type: "error",
-      error: "cancelled: cancel requested",
-      error_type: "cancelled",
-      retryable: false,
-    });
-    await waitUntil(runnerIsIdle, 2_000);
-  });
+  it(
+    "answers 429 to a second run while busy, and stops the first on POST /cancel",
+    async () => {
+      const { body, stream } = await startSlowBlur();
+      const refused = await collectRun(runner.baseUrl, request({ operation: "grayscale" })).catch(
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(RunnerHttpError);
+      expect((refused as RunnerHttpError).status).toBe(429);
+      expect(await cancelRun(runner.baseUrl, body.request_id)).toEqual({ status: 200, body: { cancelled: true } });
+      const final = await Promise.race([finalOf(stream), sleep(5_000).then(() => "still running")]);
+      expect(final).toEqual({
+        type: "error",
+        error: "cancelled: cancel requested",
+        error_type: "cancelled",
+        retryable: false,
+      });
+      await waitUntil(runnerIsIdle, 2_000);
+    },
+    HEAVY_TEST_TIMEOUT_MS,
+  );
 });
 
 describe("vyvo/image-tools on SIGTERM", () => {
-  it("ends the run in flight with a retryable runner_shutdown and exits 0", async () => {
-    const other = await startImageTools();
-    try {
-      const body = request(slowBlurInput);
-      const stream = streamRun(other.baseUrl, body);
-      for (let next = await stream.next(); !next.done; next = await stream.next()) {
-        if (next.value.type === "progress" && next.value.message?.startsWith("blur ")) break;
+  it(
+    "ends the run in flight with a retryable runner_shutdown and exits 0",
+    async () => {
+      const other = await startImageTools();
+      try {
+        const body = request(slowBlurInput);
+        const stream = streamRun(other.baseUrl, body);
+        for (let next = await stream.next(); !next.done; next = await stream.next()) {
+          if (next.value.type === "progress" && next.value.message?.startsWith("blur ")) break;
+        }
+        const ended = other.stop(10_000);
+        expect(await finalOf(stream)).toEqual({
+          type: "error",
+          error: "runner is shutting down",
+          error_type: "runner_shutdown",
+          retryable: true,
+        });
+        expect(await ended).toEqual({ code: 0, signal: null });
+      } finally {
+        other.child.kill("SIGKILL");
       }
-      const ended = other.stop(10_000);
-      expect(await finalOf(stream)).toEqual({
-        type: "error",
-        error: "runner is shutting down",
-        error_type: "runner_shutdown",
-        retryable: true,
-      });
-      expect(await ended).toEqual({ code: 0, signal: null });
-    } finally {
-      other.child.kill("SIGKILL");
-    }
-  });
+    },
+    HEAVY_TEST_TIMEOUT_MS,
+  );
 });

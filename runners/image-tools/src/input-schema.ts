@@ -28,9 +28,9 @@ const dimension = (what: string) =>
     description: `${what} in pixels. Required for resize; for thumbnail the box to fit in (default ${DEFAULT_THUMBNAIL_SIZE}).`,
   }) as const;
 
+// No $id: the server compiles every version's schema into one Ajv instance, where a repeated $id throws.
 export const inputSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
-  $id: "https://vyvo.dev/schemas/vyvo/image-tools/input.json",
   title: "vyvo/image-tools input",
   type: "object",
   properties: {

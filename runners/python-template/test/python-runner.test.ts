@@ -14,8 +14,16 @@ import { type RunnerProcess, spawnRunner } from "../../sdk/src/runner-process.js
 const TEMPLATE_DIR = fileURLToPath(new URL("../", import.meta.url));
 const PYTHON = process.env.PYTHON ?? "python3";
 
+/** Keeps the tests from leaving __pycache__ folders in the work tree. */
+const PYTHON_ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: "1" };
+
 function startPythonRunner(): Promise<RunnerProcess> {
-  return spawnRunner({ command: PYTHON, args: [path.join(TEMPLATE_DIR, "main.py")], cwd: TEMPLATE_DIR });
+  return spawnRunner({
+    command: PYTHON,
+    args: [path.join(TEMPLATE_DIR, "main.py")],
+    cwd: TEMPLATE_DIR,
+    env: PYTHON_ENV,
+  });
 }
 
 let runner: RunnerProcess;
@@ -131,8 +139,10 @@ describe("the Python template", () => {
     const { body } = await startSlowRun(controller.signal);
     expect(await runnerIsIdle()).toBe(false);
     controller.abort();
-    await waitUntil(runnerIsIdle, 3_000);
-    expect(runner.output()).toContain(`run ${body.request_id} aborted (cancelled: client closed the request)`);
+    // stderr arrives through a pipe, so wait for the line rather than expect it the moment the slot is free.
+    const aborted = `run ${body.request_id} aborted (cancelled: client closed the request)`;
+    await waitUntil(async () => runner.output().includes(aborted), 3_000);
+    expect(await runnerIsIdle()).toBe(true);
   });
 
   it("answers 429 while busy and stops the run on POST /cancel", async () => {
@@ -164,7 +174,7 @@ for label, action in {"parent": lambda: ctx.output_file("../a"), "nested": lambd
     except RunnerError:
         results[label] = "refused"
 print(json.dumps(results))`;
-    const result = spawnSync(PYTHON, ["-c", script], { encoding: "utf8" });
+    const result = spawnSync(PYTHON, ["-c", script], { encoding: "utf8", env: PYTHON_ENV });
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toEqual({
       url: "file:///tmp/out/a.png",

@@ -184,13 +184,29 @@ describe.each(["local", "s3"] as const)("artifacts end to end (%s store)", (flav
     expect((await fetch(tampered)).status).toBe(403);
     expect((await fetch(target.url.replace("keep.txt", "other.txt"))).status).toBe(403);
 
+    // Registered but never uploaded: nothing to serve, whatever the method.
+    const pending = await server.services.prisma.artifact.create({
+      data: {
+        id: `pending-${ref.jobId}`,
+        jobId: ref.jobId,
+        attemptId: ref.attemptId,
+        key: `jobs/${ref.jobId}/pending/never.txt`,
+        fileName: "never.txt",
+        contentType: "text/plain",
+        sizeBytes: 1,
+      },
+    });
+    const pendingUrl = server.services.artifacts.urlFor(pending);
+    expect((await fetch(pendingUrl)).status).toBe(404);
+    expect((await fetch(pendingUrl, { method: "HEAD" })).status).toBe(404);
+
     await server.services.prisma.job.update({
       where: { id: ref.jobId },
       data: { retentionUntil: new Date(Date.now() - 1000) },
     });
     expect(await server.maintenance.purgeExpiredResults()).toBeGreaterThanOrEqual(1);
     expect((await fetch(target.url)).status).toBe(404);
-    expect(await server.services.artifacts.purgeDetached()).toBeGreaterThanOrEqual(1);
+    expect(await server.services.artifacts.purgeDetached()).toBeGreaterThanOrEqual(2);
     const key = new URL(target.url).pathname.slice("/artifacts/".length);
     expect(await isStored(flavour, env, s3, key)).toBe(false);
   });

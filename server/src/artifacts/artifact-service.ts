@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DomainError, type FieldIssue, notFound } from "../errors.js";
 import type { Artifact, PrismaClient } from "../generated/prisma/client.js";
 import { artifactKey, fileNameProblem, isValidContentType } from "./artifact-names.js";
-import { type ArtifactStore, isValidKey, type StoredObject } from "./artifact-store.js";
+import { type ArtifactStore, isValidKey, type ObjectInfo, type StoredObject } from "./artifact-store.js";
 import type { DownloadLinks } from "./download-links.js";
 
 export interface ArtifactsConfig {
@@ -42,7 +42,7 @@ export type AttemptVerifier = (
 export type Download =
   | { kind: "denied" }
   | { kind: "gone" }
-  | { kind: "info"; artifact: Artifact }
+  | { kind: "info"; artifact: Artifact; info: ObjectInfo }
   | { kind: "redirect"; artifact: Artifact; url: string }
   | { kind: "file"; artifact: Artifact; object: StoredObject };
 
@@ -110,13 +110,17 @@ export class ArtifactService {
 
   /**
    * Follows a download link: the token must match the key, and the artifact must still belong
-   * to a job (links die with the job's retention). HEAD is answered from the row alone.
+   * to a job (links die with the job's retention).
    */
   async openDownload(key: string, token: string | null, method: "GET" | "HEAD"): Promise<Download> {
     if (!isValidKey(key) || !this.links.verify(key, token)) return { kind: "denied" };
     const artifact = await this.prisma.artifact.findUnique({ where: { key } });
     if (!artifact?.jobId) return { kind: "gone" };
-    if (method === "HEAD") return { kind: "info", artifact };
+    if (method === "HEAD") {
+      // Asks the store, not the row: a file that was never uploaded must not look present.
+      const info = await this.store.head(key);
+      return info ? { kind: "info", artifact, info } : { kind: "gone" };
+    }
     if (this.store.kind === "s3") {
       return { kind: "redirect", artifact, url: await this.store.presignGet(key, { expiresInS: this.presignTtlS() }) };
     }

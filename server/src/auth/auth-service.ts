@@ -33,16 +33,32 @@ export const ANONYMOUS: Principal = { kind: "anonymous", id: "anonymous", name: 
 const API_KEY_FORMAT = /^vyvo_([0-9a-f]{12})_[A-Za-z0-9_-]{20,}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** API keys are checked on every request: a short cache, emptied on every revocation event. */
+const KEY_CACHE_MS = 10_000;
 
 /** People, programs and their rights: users, sessions, API keys, roles, first-start setup. */
 export class AuthService {
+  private readonly keyCache = new Map<string, { auth: Authenticated; expiresAt: number; at: number }>();
+  private readonly stopListening: () => void;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: EventBus,
     private readonly limiter: RateLimiter,
     private readonly clock: Clock,
     private readonly config: AuthConfig,
-  ) {}
+  ) {
+    // Any revocation on any replica empties this replica's cache: the next request re-reads the key.
+    const revocations = this.events.subscribe<Credential>(topics.credentialRevoked);
+    void (async () => {
+      for await (const _credential of revocations) this.keyCache.clear();
+    })();
+    this.stopListening = () => void revocations.return?.();
+  }
+
+  close(): void {
+    this.stopListening();
+  }
 
   /** Creates the built-in roles and brings their permissions up to the current catalog. */
   async ensureBuiltInRoles(): Promise<void> {
@@ -130,6 +146,8 @@ export class AuthService {
     if (!role) throw notFound("role", roleName);
     const user = await this.prisma.user.update({ where: { id: userId }, data: { roleId: role.id } }).catch(() => null);
     if (!user) throw notFound("user", userId);
+    // Cached keys carry the old role's permissions.
+    this.announceRevoked({ kind: "none", id: `role-change:${userId}` });
     return user;
   }
 
@@ -207,18 +225,21 @@ export class AuthService {
   }
 
   async authenticateApiKey(secret: string): Promise<Authenticated | null> {
+    const now = this.clock.now();
+    const cacheKey = hashSecret(secret);
+    const cached = this.keyCache.get(cacheKey);
+    if (cached && now - cached.at < KEY_CACHE_MS && cached.expiresAt > now) return cached.auth;
     const key = await this.prisma.apiKey.findUnique({
       where: { prefix: prefixOf(secret) },
       include: { owner: { include: { role: true } } },
     });
-    const now = this.clock.now();
-    if (!key || !sameHash(key.secretHash, hashSecret(secret))) return null;
+    if (!key || !sameHash(key.secretHash, cacheKey)) return null;
     if (key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= now) || key.owner.disabled) return null;
     if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       // Coarse on purpose: one write a minute per key, not one per request.
       await this.prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date(now) } });
     }
-    return {
+    const auth: Authenticated = {
       principal: {
         kind: "apiKey",
         id: key.id,
@@ -228,6 +249,9 @@ export class AuthService {
       },
       credential: { kind: "apiKey", id: key.id },
     };
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    this.keyCache.set(cacheKey, { auth, at: now, expiresAt: key.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
+    return auth;
   }
 
   /** Creates a key for `ownerId`; its secret is returned once. Scopes may not exceed the owner's rights. */
@@ -268,6 +292,7 @@ export class AuthService {
   }
 
   private announceRevoked(credential: Credential) {
+    this.keyCache.clear(); // this replica at once; the others when the event reaches them
     this.events.publish(topics.credentialRevoked, credential);
   }
 }

@@ -33,7 +33,10 @@ export function createMemoryEventBus(): EventBus {
 
 /** `publisher` and `subscriber` must be separate connections: a subscribed ioredis client can only subscribe. */
 export function createRedisEventBus(publisher: Redis, subscriber: Redis, prefix: string): EventBus {
-  const eventTarget = createRedisEventTarget({ publishClient: publisher, subscribeClient: subscriber });
+  // Publishing is fire-and-forget: a PUBLISH that fails (Redis gone, server closing) must not
+  // become an unhandled rejection; subscribers re-read state when they (re)subscribe.
+  const publishClient = { publish: (channel: string, message: string) => publisher.publish(channel, message).catch(() => 0) };
+  const eventTarget = createRedisEventTarget({ publishClient: publishClient as unknown as Redis, subscribeClient: subscriber });
   const pubsub = createPubSub({ eventTarget });
   // Channels are global in Redis; the prefix keeps deployments (and test runs) apart.
   return fromPubSub(pubsub, `${prefix}:`);

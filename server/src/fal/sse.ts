@@ -62,11 +62,16 @@ export class ChangeSignal {
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(events: EventBus, topicNames: string[], tickMs: number) {
+  constructor(
+    events: EventBus,
+    topicNames: string[],
+    tickMs: number,
+    private readonly onEvent?: (topic: string, payload: unknown) => void,
+  ) {
     for (const topic of topicNames) {
       const iterator = events.subscribe<unknown>(topic);
       this.iterators.push(iterator);
-      void this.pump(iterator);
+      void this.pump(topic, iterator);
     }
     this.timer = setInterval(() => this.wake(), tickMs);
     this.timer.unref();
@@ -97,11 +102,12 @@ export class ChangeSignal {
     this.wake();
   }
 
-  private async pump(iterator: AsyncIterator<unknown>): Promise<void> {
+  private async pump(topic: string, iterator: AsyncIterator<unknown>): Promise<void> {
     try {
       for (;;) {
         const next = await iterator.next();
         if (next.done || this.stopped) return;
+        this.onEvent?.(topic, next.value);
         this.wake();
       }
     } catch {

@@ -10,6 +10,7 @@ import type { JobService } from "../jobs/job-service.js";
 import type { ModelService } from "../models/model-service.js";
 import type { NodeService } from "../nodes/node-service.js";
 import type { QueueService } from "../queues/queue-service.js";
+import type { WebhookService } from "../webhooks/webhook-service.js";
 
 /** The services every resolver may call; built once in main.ts. */
 export interface Services {
@@ -23,6 +24,7 @@ export interface Services {
   artifacts: ArtifactService;
   auth: AuthService;
   audit: AuditService;
+  webhooks: WebhookService;
 }
 
 /** Per request (HTTP) or per socket (graphql-ws). */

@@ -9,6 +9,7 @@ import "./types/jobs.js";
 import "./types/models.js";
 import "./types/nodes.js";
 import "./types/queues.js";
+import "./types/webhooks.js";
 
 let schema: GraphQLSchema | undefined;
 

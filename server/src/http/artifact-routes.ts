@@ -88,7 +88,7 @@ async function sendDownload(res: ServerResponse, download: Download): Promise<vo
       res.writeHead(302, { location: download.url, "cache-control": "no-store" }).end();
       return;
     case "info":
-      res.writeHead(200, fileHeaders(download.artifact, download.artifact.fileName)).end();
+      res.writeHead(200, fileHeaders(download.info, download.artifact.fileName)).end();
       return;
     case "file":
       res.writeHead(200, fileHeaders(download.object, download.artifact.fileName));

@@ -10,14 +10,33 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export interface ExtraRoutes {
   /** Paths under /artifacts/ (see artifact-routes.ts). */
   artifacts?: Handler;
+  /** The fal-compatible REST shim under /fal/ (see fal/fal-router.ts). */
+  fal?: Handler;
+  /** The JWKS that verifies our webhook signatures, at /.well-known/jwks.json. */
+  jwks?: Handler;
 }
 
 /** The one HTTP server: health probes, artifacts, then GraphQL (and later the fal shim and the admin). */
-export function createHttpServer(graphql: Handler, health: HealthChecks, routes: ExtraRoutes = {}): Server {
+export function createHttpServer(
+  graphql: Handler,
+  health: HealthChecks,
+  routes: ExtraRoutes = {},
+  limits: { maxGraphQLBodyBytes: number } = { maxGraphQLBodyBytes: 4 * 1024 * 1024 },
+): Server {
   return createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path === "/graphql" && req.method === "POST") {
+      // The body limit is checked before anything reads it; a body of unknown length is refused.
+      const length = Number(req.headers["content-length"]);
+      if (req.headers["content-length"] === undefined) return graphqlError(res, 411, "LENGTH_REQUIRED", "send a Content-Length");
+      if (!Number.isFinite(length) || length > limits.maxGraphQLBodyBytes) {
+        return graphqlError(res, 413, "PAYLOAD_TOO_LARGE", `request body is over ${limits.maxGraphQLBodyBytes} bytes`);
+      }
+    }
     if (path === "/healthz") return json(res, 200, { status: "ok" });
     if (routes.artifacts && path.startsWith("/artifacts/")) return routes.artifacts(req, res);
+    if (routes.fal && path.startsWith("/fal/")) return routes.fal(req, res);
+    if (routes.jwks && path === "/.well-known/jwks.json") return routes.jwks(req, res);
     if (path === "/readyz") {
       health.ready().then(
         () => json(res, 200, { status: "ready" }),
@@ -27,6 +46,13 @@ export function createHttpServer(graphql: Handler, health: HealthChecks, routes:
     }
     graphql(req, res);
   });
+}
+
+function graphqlError(res: ServerResponse, status: number, code: string, message: string): void {
+  // Drain what the client still sends, so it reads our answer instead of a reset connection.
+  res.once("finish", () => res.req.resume());
+  res.setHeader("connection", "close");
+  json(res, status, { errors: [{ message, extensions: { code } }] });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -23,6 +23,10 @@ const bin = resolve(fileURLToPath(new URL("../../../node_modules/.bin/s3rver", i
 export async function startS3rver(): Promise<TestS3Server> {
   const dir = await mkdtemp(join(tmpdir(), "vyvo-s3rver-"));
   const child = spawn(bin, ["-d", dir, "-a", "127.0.0.1", "-p", "0", "-s"], { stdio: ["ignore", "pipe", "pipe"] });
+  // A test file that dies before its afterAll must not leave the server running.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const endpoint = await new Promise<string>((resolveEndpoint, reject) => {
     let output = "";
     const onData = (chunk: Buffer) => {
