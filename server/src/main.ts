@@ -245,7 +245,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
       }),
       fal: createFalRouter({
         jobs,
-        queries: new JobQueries(prisma),
+        queries: new JobQueries(prisma, db.sql),
         queues,
         models,
         events,

@@ -11,8 +11,16 @@ export interface SqlClient {
    * Never select int8 columns (pg returns strings, Prisma BigInts): cast them.
    */
   query<Row extends object>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Runs `work` in one transaction on one connection: its statements commit together, with one
+   * WAL flush (on a slow disk the flush, not the statement, is what a commit costs). A thrown
+   * error rolls everything back.
+   */
+  transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+export type SqlQuery = <Row extends object>(text: string, params?: readonly unknown[]) => Promise<Row[]>;
 
 /** Prisma stores DateTime as `timestamp(3)` holding UTC; pg would read it as local time. */
 const TIMESTAMP_OID = 1114;
@@ -34,6 +42,25 @@ export function pgSqlClient(connectionString: string, max = 4): SqlClient {
     async query<Row extends object>(text: string, params: readonly unknown[] = []) {
       return (await pool.query<Row>(text, [...params])).rows;
     },
+    async transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        const result = await work(async <Row extends object>(text: string, params: readonly unknown[] = []) => {
+          return (await client.query<Row>(text, [...params])).rows;
+        });
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch((rollbackError: Error) => {
+          broken = rollbackError; // the connection is unusable: drop it from the pool
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -45,6 +72,10 @@ export function pgSqlClient(connectionString: string, max = 4): SqlClient {
 export function prismaSqlClient(prisma: PrismaClient): SqlClient {
   return {
     query: <Row extends object>(text: string, params: readonly unknown[] = []) => prisma.$queryRawUnsafe<Row[]>(text, ...params),
+    transaction: <T>(work: (query: SqlQuery) => Promise<T>) =>
+      prisma.$transaction((tx) =>
+        work(<Row extends object>(text: string, params: readonly unknown[] = []) => tx.$queryRawUnsafe<Row[]>(text, ...params)),
+      ),
     close: async () => {},
   };
 }

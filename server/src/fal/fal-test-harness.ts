@@ -26,6 +26,7 @@ export class ScriptedRunner {
   readonly runs = new Map<string, RunRecord>();
   private readonly holds = new Map<string, (output: unknown) => void>();
   private handled = 0;
+  private stopped = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(readonly agent: TestAgent) {
@@ -55,7 +56,9 @@ export class ScriptedRunner {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
+    for (const release of this.holds.values()) release(null);
   }
 
   private poll(): void {
@@ -66,7 +69,9 @@ export class ScriptedRunner {
       const ref = { jobId: command.jobId as string, attemptId: command.attemptId as string };
       this.runs.set(ref.jobId, { command, ref });
       this.agent.running.set(ref.attemptId, ref);
-      void this.run(command, ref).catch((error) => console.error("scripted runner:", error));
+      void this.run(command, ref).catch((error) => {
+        if (!this.stopped) console.error("scripted runner:", error);
+      });
     }
   }
 

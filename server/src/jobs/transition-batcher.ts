@@ -41,12 +41,13 @@ const DEADLOCK = "40P01";
 
 /**
  * A write-behind queue for job transitions. Whatever is asked for while a write is in flight
- * goes out together in the next one: one statement per trigger, whatever the number of jobs.
+ * goes out together in the next one: one transaction, one statement per trigger, whatever the
+ * number of jobs.
  *
  * Order: one write at a time, and two transitions of the same job in one batch go to
- * successive statements (a report may start and complete a job at once), so every job's
- * transitions are written, and published, in the order they were asked for. Each caller's
- * promise settles once its statement committed, after the new state was published.
+ * successive statements, so every job's transitions are written, and published, in the order
+ * they were asked for. Each caller's promise settles once its batch committed, after the new
+ * state was published.
  */
 export class TransitionBatcher {
   private pending: Pending[] = [];
@@ -77,60 +78,82 @@ export class TransitionBatcher {
     }
   }
 
+  /** One transaction for the whole batch: one commit, one WAL flush, however many statements. */
   private async write(batch: Pending[]): Promise<void> {
-    // The n-th transition of a job in this batch goes to wave n.
-    const waves: Pending[][] = [];
-    const seen = new Map<string, number>();
-    for (const item of batch) {
-      const wave = seen.get(item.transition.jobId) ?? 0;
-      seen.set(item.transition.jobId, wave + 1);
-      (waves[wave] ??= []).push(item);
-    }
-    for (const wave of waves) {
-      const byTrigger = new Map<BatchedTrigger, Pending[]>();
-      for (const item of wave) {
-        const group = byTrigger.get(item.transition.trigger);
-        if (group) group.push(item);
-        else byTrigger.set(item.transition.trigger, [item]);
-      }
-      for (const [trigger, items] of byTrigger) await this.writeGroup(trigger, items);
-    }
-  }
-
-  private async writeGroup(trigger: BatchedTrigger, items: Pending[]): Promise<void> {
-    let rows: Record<string, unknown>[];
+    const groups = groupsInOrder(batch);
+    let results: Record<string, unknown>[][];
     try {
-      rows = await this.run(trigger, items.map((item, ord) => inputRow(item.transition, ord)));
+      results = await this.commit(groups);
     } catch (error) {
-      for (const item of items) item.reject(error);
+      for (const item of batch) item.reject(error);
       return;
     }
-    const byOrd = new Map(rows.map((row) => [row._ord as number, row]));
-    items.forEach((item, ord) => {
-      const row = byOrd.get(ord);
-      if (!row) return item.resolve({ applied: false });
-      const job = jobOf(row);
-      this.published(job);
-      item.resolve({ applied: true, job, from: row._from as JobStatus, runner: row._runner ?? null });
+    // Committed: publish and answer in the order the transitions were asked for, group by group.
+    groups.forEach((group, g) => {
+      const byOrd = new Map((results[g] ?? []).map((row) => [row._ord as number, row]));
+      group.items.forEach((item, ord) => {
+        const row = byOrd.get(ord);
+        if (!row) return item.resolve({ applied: false });
+        const job = jobOf(row);
+        this.published(job);
+        item.resolve({ applied: true, job, from: row._from as JobStatus, runner: row._runner ?? null });
+      });
     });
   }
 
-  private async run(trigger: BatchedTrigger, rows: object[]): Promise<Record<string, unknown>[]> {
-    let statement = this.statements.get(trigger);
-    if (!statement) {
-      statement = transitionStatement(trigger);
-      this.statements.set(trigger, statement);
-    }
-    const params = [JSON.stringify(rows), new Date(this.now()).toISOString()];
+  private async commit(groups: Group[]): Promise<Record<string, unknown>[][]> {
+    const at = new Date(this.now()).toISOString();
+    const statements = groups.map((group) => ({
+      text: this.statement(group.trigger),
+      params: [JSON.stringify(group.items.map((item, ord) => inputRow(item.transition, ord))), at],
+    }));
     for (let tries = 1; ; tries++) {
       try {
-        return await this.sql.query<Record<string, unknown>>(statement, params);
+        return await this.sql.transaction(async (query) => {
+          const results: Record<string, unknown>[][] = [];
+          for (const { text, params } of statements) results.push(await query<Record<string, unknown>>(text, params));
+          return results;
+        });
       } catch (error) {
-        // Rows are locked in id order, but a single-row transaction elsewhere may still cross us.
+        // Each statement locks its rows in id order, but two batches (replicas) with several
+        // statements can still cross; Postgres breaks the tie by failing one: run it again.
         if ((error as { code?: string }).code !== DEADLOCK || tries >= 3) throw error;
       }
     }
   }
+
+  private statement(trigger: BatchedTrigger): string {
+    let text = this.statements.get(trigger);
+    if (!text) {
+      text = transitionStatement(trigger);
+      this.statements.set(trigger, text);
+    }
+    return text;
+  }
+}
+
+interface Group {
+  trigger: BatchedTrigger;
+  items: Pending[];
+}
+
+/**
+ * Statements for a batch, in the order they must run: the n-th transition of a job in the batch
+ * goes to the n-th wave (a report may start and complete a job at once); within a wave, one
+ * statement per trigger.
+ */
+function groupsInOrder(batch: Pending[]): Group[] {
+  const waves: Map<BatchedTrigger, Pending[]>[] = [];
+  const seen = new Map<string, number>();
+  for (const item of batch) {
+    const wave = seen.get(item.transition.jobId) ?? 0;
+    seen.set(item.transition.jobId, wave + 1);
+    const byTrigger = (waves[wave] ??= new Map());
+    const group = byTrigger.get(item.transition.trigger);
+    if (group) group.push(item);
+    else byTrigger.set(item.transition.trigger, [item]);
+  }
+  return waves.flatMap((byTrigger) => [...byTrigger].map(([trigger, items]) => ({ trigger, items })));
 }
 
 /** The JSON row a transition contributes to its statement ($1). */

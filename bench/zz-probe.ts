@@ -1,0 +1,21 @@
+import { spawn } from "node:child_process";
+import { createTestDatabase } from "../server/src/testing/postgres.js";
+import { benchFalStatus } from "./fal-status.js";
+import { parseConfig } from "../server/src/config.js";
+import { startServer } from "../server/src/main.js";
+const db = await createTestDatabase();
+const env = { PORT: "4555", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "silent", DATA_DIR: "/tmp/zzprobe", DATABASE_URL: db.url, REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: "zzprobe" };
+// seed with an in-process server, then close it
+const seed = await startServer(parseConfig({ ...env, PORT: "0" }));
+await seed.services.models.createModel({ id: "bench/echo" });
+await seed.services.models.createVersion({ modelId: "bench/echo", runner: { kind: "process", command: "x" } });
+await seed.services.queues.pause("bench/echo");
+const outcomes = await seed.services.jobs.submitMany(Array.from({ length: 1000 }, (_, n) => ({ modelId: "bench/echo", input: { n } })));
+const ids = outcomes.flatMap((o) => ("job" in o ? [o.job.id] : []));
+await seed.close();
+const child = spawn(process.execPath, ["--cpu-prof", "--cpu-prof-dir=/tmp/prof", "--import", "tsx", "server/src/serve.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+await new Promise<void>((resolve) => child.stdout!.on("data", (d) => String(d).includes("READY") && resolve()));
+console.log(JSON.stringify(await benchFalStatus("http://127.0.0.1:4555", ids, { pollers: Number(process.env.P ?? 1000) })));
+child.kill("SIGINT");
+await new Promise((r) => child.once("exit", r));
+await db.drop();
