@@ -46,7 +46,10 @@ export async function benchFalStatus(
   const appId = options.appId ?? "bench/echo";
   const target = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: pollers, maxFreeSockets: pollers });
-  const headers: Record<string, string> = { accept: "application/json", ...(options.apiKey ? { authorization: `Key ${options.apiKey}` } : {}) };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    ...(options.apiKey ? { authorization: `Key ${options.apiKey}` } : {}),
+  };
   const query = options.logs ? "?logs=1" : "?logs=0";
   const intervalMs = 1000 / rate;
 
@@ -110,7 +113,9 @@ async function main() {
   try {
     const { jobs, queues } = env.server.services;
     await queues.pause(BENCH_MODEL);
-    const outcomes = await jobs.submitMany(Array.from({ length: 1_000 }, (_, n) => ({ modelId: BENCH_MODEL, input: { n } })));
+    const outcomes = await jobs.submitMany(
+      Array.from({ length: 1_000 }, (_, n) => ({ modelId: BENCH_MODEL, input: { n } })),
+    );
     const ids = outcomes.flatMap((outcome) => ("job" in outcome ? [outcome.job.id] : []));
     console.log(`${ids.length} queued jobs; polling ${env.server.url}`);
     const result = await benchFalStatus(env.server.url, ids, { appId: BENCH_MODEL });

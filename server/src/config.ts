@@ -86,7 +86,11 @@ const ConfigSchema = z.object({
   /** fal shim: largest request body (JSON with inline data URIs, one upload or upload part). */
   FAL_MAX_BODY_BYTES: intFromEnv(100 * 1024 * 1024),
   /** fal shim: data URIs longer than this are stored and passed to the runner as URLs (jobs stay under MAX_INPUT_BYTES); 0: never. */
-  FAL_DATA_URI_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(256 * 1024),
+  FAL_DATA_URI_OFFLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(256 * 1024),
   /** fal shim: how long `/fal/run` waits for a result before it cancels the job and answers 504. */
   FAL_SYNC_TIMEOUT_MS: intFromEnv(3_600_000),
   /** Ed25519 key that signs webhooks (PKCS#8 PEM, or the 32-byte seed in hex or base64); replicas must share it. Unset: generated into DATA_DIR. */

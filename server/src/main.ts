@@ -30,6 +30,7 @@ import { JobMaintenance } from "./jobs/job-maintenance.js";
 import { JobQueries } from "./jobs/job-queries.js";
 import { JobService } from "./jobs/job-service.js";
 import { JobTransitions } from "./jobs/job-transitions.js";
+import { RunSpecCache } from "./jobs/run-spec-cache.js";
 import { InputValidator } from "./models/input-validator.js";
 import { ModelService } from "./models/model-service.js";
 import { NodeService } from "./nodes/node-service.js";
@@ -95,11 +96,12 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const validator = new InputValidator();
   const models = new ModelService(prisma, validator, () => clock.now());
   const transitions = new JobTransitions(prisma, events, clock, db.sql);
-  const jobs = new JobService(prisma, queue, events, transitions, models, validator, clock, {
+  const runSpecs = new RunSpecCache();
+  const jobs = new JobService(prisma, queue, events, transitions, runSpecs, models, validator, clock, {
     maxInputBytes: config.MAX_INPUT_BYTES,
     resultRetentionMs: config.RESULT_RETENTION_MS,
   });
-  const attempts = new AttemptService(prisma, queue, events, transitions, clock, {
+  const attempts = new AttemptService(prisma, queue, events, transitions, runSpecs, clock, {
     retryBaseMs: config.RETRY_BASE_MS,
     retryMaxMs: config.RETRY_MAX_MS,
     resultRetentionMs: config.RESULT_RETENTION_MS,

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import type { AttemptService, Failure, LogLine, ReportVerdict } from "../jobs/attempt-service.js";
-import type { GpuStats, NodeService } from "../nodes/node-service.js";
+import type { AttemptService, Dispatch, Failure, LogLine, ReportVerdict } from "../jobs/attempt-service.js";
+import type { GpuStats, NodePresence, RunnerState } from "../nodes/node-presence.js";
 import type { AttemptRef, QueuePort } from "../queue/port.js";
 import { CommandChannel } from "./command-channel.js";
 import type { AgentCommand } from "./commands.js";
@@ -25,6 +25,7 @@ export interface HeartbeatReport {
   freeSlots: number;
   running: AttemptRef[];
   gpus: GpuStats[];
+  runners?: RunnerState[];
   agentVersion?: string | null;
 }
 
@@ -47,6 +48,8 @@ export interface ReportResult {
 class AgentSession {
   /** Attempts this node holds, as far as this replica knows (assigned and not yet reported done). */
   readonly inflight = new Set<string>();
+  /** Names this socket to node presence, so that a late close of a replaced socket changes nothing. */
+  readonly connectionId = randomUUID();
   dispatching = false;
   dispatchAgain = false;
 
@@ -78,7 +81,7 @@ export class AgentGateway {
   constructor(
     private readonly queue: QueuePort,
     private readonly attempts: AttemptService,
-    private readonly nodes: NodeService,
+    private readonly nodes: NodePresence,
     private readonly events: EventBus,
     private readonly clock: Clock,
     private readonly intervals: AgentIntervals,
@@ -95,7 +98,7 @@ export class AgentGateway {
       stopCommands();
       if (this.sessions.get(req.nodeId) === session) {
         this.sessions.delete(req.nodeId);
-        this.nodes.disconnected(req.nodeId).catch((error) => this.onError(error, "node disconnect"));
+        this.nodes.disconnected(req.nodeId, session.connectionId).catch((error) => this.onError(error, "node disconnect"));
       }
     });
     const session = new AgentSession(req.nodeId, Math.max(0, req.capacity), req.models, channel);
@@ -105,7 +108,11 @@ export class AgentGateway {
       for (const command of commands) if (command.__typename === "CancelJobCommand") session.inflight.delete(command.attemptId);
       channel.push(commands);
     });
-    await this.nodes.connected(req.nodeId, { capacity: req.capacity, agentVersion: req.agentVersion ?? null });
+    await this.nodes.connected(req.nodeId, {
+      connectionId: session.connectionId,
+      capacity: req.capacity,
+      agentVersion: req.agentVersion ?? null,
+    });
     if (req.running.length > 0) {
       const { renewed, lost } = await this.queue.renew(req.nodeId, req.running, this.intervals.leaseTtlMs, this.clock.now());
       for (const ref of renewed) session.inflight.add(ref.attemptId);
@@ -124,7 +131,13 @@ export class AgentGateway {
       for (const ref of renewed) session.inflight.add(ref.attemptId);
       this.dispatch(session);
     }
-    await this.nodes.heartbeat(nodeId, { gpus: report.gpus, agentVersion: report.agentVersion ?? null });
+    await this.nodes.heartbeat(nodeId, {
+      ...(session ? { connectionId: session.connectionId } : {}),
+      freeSlots: report.freeSlots,
+      gpus: report.gpus,
+      runners: report.runners ?? [],
+      agentVersion: report.agentVersion ?? null,
+    });
     return { lostAttemptIds: lost.map((ref) => ref.attemptId) };
   }
 
@@ -139,6 +152,9 @@ export class AgentGateway {
       result.accepted++;
       if (ack.jobId && ack.attemptId) {
         await this.attempts.acknowledged(nodeId, { jobId: ack.jobId, attemptId: ack.attemptId }, ack.step, ack.detail ?? null);
+      } else {
+        // Node commands (ConfigureEnv, Drain, …): their steps go to the node's event log.
+        await this.nodes.acknowledged(nodeId, { commandId: ack.commandId, step: ack.step, detail: ack.detail ?? null });
       }
     }
     const tallyAll = (refs: AttemptRef[], verdicts: ReportVerdict[]) =>
@@ -199,7 +215,8 @@ export class AgentGateway {
       try {
         do {
           session.dispatchAgain = false;
-          if (session.channel.isClosed || session.freeSlots === 0) break;
+          // Cordoned, draining and removed nodes get no new work (node presence decides).
+          if (session.channel.isClosed || session.freeSlots === 0 || !this.nodes.canDispatch(session.nodeId)) break;
           const claims = await this.queue.claim({
             agentId: session.nodeId,
             models: session.models ?? "*",
@@ -209,10 +226,10 @@ export class AgentGateway {
           });
           if (claims.length === 0) break;
           for (const claim of claims) session.inflight.add(claim.attemptId);
-          const payloads = await this.attempts.assign(session.nodeId, claims);
-          const sent = new Set(payloads.map((p) => p.attemptId));
-          for (const claim of claims) if (!sent.has(claim.attemptId)) session.inflight.delete(claim.attemptId);
-          session.channel.push(payloads.map((p) => ({ __typename: "RunJobCommand", commandId: randomUUID(), ...p })));
+          // Not awaited: the write of these assignments must not hold up the next claim.
+          this.attempts
+            .assign(session.nodeId, claims, this.dispatchTo(session))
+            .catch((error) => this.onError(error, `recording assignments of node ${session.nodeId}`));
           session.dispatchAgain = true;
         } while (session.dispatchAgain);
       } catch (error) {
@@ -221,6 +238,18 @@ export class AgentGateway {
         session.dispatching = false;
       }
     })();
+  }
+
+  private dispatchTo(session: AgentSession): Dispatch {
+    return {
+      run: (payloads) =>
+        session.channel.push(payloads.map((p) => ({ __typename: "RunJobCommand", commandId: randomUUID(), ...p }))),
+      drop: (refs, sent) => {
+        for (const ref of refs) session.inflight.delete(ref.attemptId);
+        if (sent) session.channel.push(refs.map((ref) => cancelCommand(ref, "the job ended before it was assigned")));
+        this.dispatch(session); // the slots are free again
+      },
+    };
   }
 
   private listen<T>(topic: string, handle: (payload: T) => void): () => void {

@@ -25,6 +25,13 @@ export const topics = {
   /** A session, API key or node token stopped being valid: every replica closes its sockets. */
   credentialRevoked: "credential-revoked",
   auditEvents: "audit",
+  /** A node changed, or heartbeated (live GPU stats): the whole node, every time. */
+  nodeUpdated: "nodes",
+  nodeEvents: (nodeId: string) => `node-events:${nodeId}`,
+  /** A node's cordon changed: every replica updates what its dispatcher may give it. */
+  nodeScheduling: "node-scheduling",
+  /** A provisioning run's step changes and output lines. */
+  provisioningLogs: (runId: string) => `provisioning:${runId}`,
 } as const;
 
 export function createMemoryEventBus(): EventBus {

@@ -3,13 +3,23 @@ import { parseQueuePath, parseRunPath, routeOf, splitAppPath } from "./app-path.
 
 describe("endpoint ids", () => {
   it("owner/alias is the app; the rest is the subpath", () => {
-    expect(splitAppPath(["fal-ai", "flux", "dev"])).toEqual({ ok: true, app: { appId: "fal-ai/flux", subpath: ["dev"] } });
+    expect(splitAppPath(["fal-ai", "flux", "dev"])).toEqual({
+      ok: true,
+      app: { appId: "fal-ai/flux", subpath: ["dev"] },
+    });
     expect(splitAppPath(["acme", "echo"])).toEqual({ ok: true, app: { appId: "acme/echo", subpath: [] } });
   });
 
   it("comfy ids take three segments; workflows are reserved", () => {
-    expect(splitAppPath(["comfy", "acme", "graph", "x"])).toEqual({ ok: true, app: { appId: "comfy/acme/graph", subpath: ["x"] } });
-    expect(splitAppPath(["workflows", "acme", "pipeline"])).toMatchObject({ ok: false, status: 404, message: expect.stringMatching(/reserved/) });
+    expect(splitAppPath(["comfy", "acme", "graph", "x"])).toEqual({
+      ok: true,
+      app: { appId: "comfy/acme/graph", subpath: ["x"] },
+    });
+    expect(splitAppPath(["workflows", "acme", "pipeline"])).toMatchObject({
+      ok: false,
+      status: 404,
+      message: expect.stringMatching(/reserved/),
+    });
   });
 
   it("legacy 12345-myapp means 12345/myapp", () => {
@@ -52,18 +62,30 @@ describe("queue paths", () => {
       app: { appId: "fal-ai/fast-sdxl", subpath: ["image-to-image"] },
       requestId: id,
     });
-    expect(parseQueuePath("PUT", `fal-ai/fast-sdxl/image-to-image/requests/${id}/cancel`)).toMatchObject({ kind: "cancel", requestId: id });
+    expect(parseQueuePath("PUT", `fal-ai/fast-sdxl/image-to-image/requests/${id}/cancel`)).toMatchObject({
+      kind: "cancel",
+      requestId: id,
+    });
   });
 
   it("double slashes and percent-escapes are read the way a URL means them", () => {
-    expect(parseQueuePath("GET", `acme//echo/requests/${encodeURIComponent(id)}/status`)).toMatchObject({ kind: "status", requestId: id });
-    expect(parseQueuePath("GET", "acme/echo/requests/%E0%A4%A/status")).toEqual({ status: 404, error: "malformed path" });
+    expect(parseQueuePath("GET", `acme//echo/requests/${encodeURIComponent(id)}/status`)).toMatchObject({
+      kind: "status",
+      requestId: id,
+    });
+    expect(parseQueuePath("GET", "acme/echo/requests/%E0%A4%A/status")).toEqual({
+      status: 404,
+      error: "malformed path",
+    });
   });
 
   it("unknown operations are 404, wrong methods 405", () => {
     expect(parseQueuePath("GET", `acme/echo/requests/${id}/nope`)).toMatchObject({ status: 404 });
     expect(parseQueuePath("DELETE", "acme/echo")).toMatchObject({ status: 405 });
-    expect(parseQueuePath("POST", "workflows/acme/flow")).toMatchObject({ status: 404, error: expect.stringMatching(/reserved/) });
+    expect(parseQueuePath("POST", "workflows/acme/flow")).toMatchObject({
+      status: 404,
+      error: expect.stringMatching(/reserved/),
+    });
   });
 });
 
@@ -71,6 +93,9 @@ describe("run paths", () => {
   it("a trailing /stream asks for streaming", () => {
     expect(parseRunPath("acme/echo")).toEqual({ app: { appId: "acme/echo", subpath: [] }, streaming: false });
     expect(parseRunPath("acme/echo/stream")).toEqual({ app: { appId: "acme/echo", subpath: [] }, streaming: true });
-    expect(parseRunPath("acme/echo/fast/stream")).toEqual({ app: { appId: "acme/echo", subpath: ["fast"] }, streaming: true });
+    expect(parseRunPath("acme/echo/fast/stream")).toEqual({
+      app: { appId: "acme/echo", subpath: ["fast"] },
+      streaming: true,
+    });
   });
 });

@@ -41,7 +41,11 @@ export function splitAppPath(segments: readonly string[]): AppPathResult {
   }
   const first = parts[0];
   if (first === "workflows") {
-    return { ok: false, status: 404, message: "workflows/… endpoints are reserved and not served by this fal shim yet" };
+    return {
+      ok: false,
+      status: 404,
+      message: "workflows/… endpoints are reserved and not served by this fal shim yet",
+    };
   }
   const appLength = first !== undefined && NAMESPACES.has(first) ? 3 : 2;
   if (parts.length < appLength) {
@@ -70,7 +74,8 @@ export function parseQueuePath(method: string, path: string): QueueRoute | { err
     if (route === "list") return { kind: "list", app: base };
     if (route && requestId) return { kind: route, app: base, requestId };
   }
-  if (method === "GET" && rest.length === 1 && rest[0] === "stats") return { kind: "stats", app: { ...app, subpath: [] } };
+  if (method === "GET" && rest.length === 1 && rest[0] === "stats")
+    return { kind: "stats", app: { ...app, subpath: [] } };
   if (method === "POST") return { kind: "submit", app };
   return method === "GET" || method === "PUT"
     ? { status: 404, error: "no such queue endpoint" }

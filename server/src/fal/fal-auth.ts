@@ -18,7 +18,9 @@ export const FAL_KEY_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(
  * the fal permissions.
  */
 export function configuredKeysAuthenticator(keys: readonly string[]): FalAuthenticate {
-  const digests = keys.filter(Boolean).map((key) => ({ digest: sha256(key), id: sha256(key).toString("hex").slice(0, 12) }));
+  const digests = keys
+    .filter(Boolean)
+    .map((key) => ({ digest: sha256(key), id: sha256(key).toString("hex").slice(0, 12) }));
   const open: Principal = { kind: "anonymous", id: "anonymous", name: "anonymous", permissions: FAL_KEY_PERMISSIONS };
   return async (authorization) => {
     if (digests.length === 0) return open;
@@ -27,7 +29,13 @@ export function configuredKeysAuthenticator(keys: readonly string[]): FalAuthent
     const presented = sha256(credential.secret);
     const match = digests.find((entry) => timingSafeEqual(entry.digest, presented));
     if (!match) return null;
-    return { kind: "apiKey", id: match.id, name: `fal key ${match.id}`, ownerId: "config", permissions: FAL_KEY_PERMISSIONS };
+    return {
+      kind: "apiKey",
+      id: match.id,
+      name: `fal key ${match.id}`,
+      ownerId: "config",
+      permissions: FAL_KEY_PERMISSIONS,
+    };
   };
 }
 

@@ -25,6 +25,15 @@ async function until<T>(probe: () => T | undefined | null | false, what: string,
   }
 }
 
+/** Polls until COMPLETED, as a caller of queue.status would. */
+async function completed(poll: () => Promise<QueueStatus>): Promise<QueueStatus> {
+  for (;;) {
+    const status = await poll();
+    if (status.status === "COMPLETED") return status;
+    await sleep(50);
+  }
+}
+
 const messages = (status: QueueStatus | undefined) =>
   (status && "logs" in status && Array.isArray(status.logs) ? status.logs : []).map((log) => log.message);
 
@@ -55,9 +64,20 @@ describe("subscribe", () => {
     const last = updates[updates.length - 1];
     expect(last?.status).toBe("COMPLETED");
     expect(messages(last)).toEqual(["step 1/3", "step 2/3", "step 3/3"]);
-    expect(last && "logs" in last ? last.logs?.[0] : null).toMatchObject({ level: "INFO", source: "USER", timestamp: expect.any(String) });
-    expect(last).toMatchObject({ metrics: { inference_time: expect.any(Number) }, job_status: "SUCCEEDED", attempts: 1 });
-    expect((await fal.queue.result(ECHO, { requestId: ahead.request_id })).data).toEqual({ text: "FIRST", route: null });
+    expect(last && "logs" in last ? last.logs?.[0] : null).toMatchObject({
+      level: "INFO",
+      source: "USER",
+      timestamp: expect.any(String),
+    });
+    expect(last).toMatchObject({
+      metrics: { inference_time: expect.any(Number) },
+      job_status: "SUCCEEDED",
+      attempts: 1,
+    });
+    expect((await fal.queue.result(ECHO, { requestId: ahead.request_id })).data).toEqual({
+      text: "FIRST",
+      route: null,
+    });
   });
 
   it("streaming: every status change once, each log line once, closed after COMPLETED", async () => {
@@ -94,7 +114,8 @@ describe("subscribe", () => {
     });
     await expect(outcome).rejects.toThrow(/timed out/);
     // The client fires the cancel and does not wait for it.
-    for (let i = 0; i < 100 && (await h.server.services.jobs.get(requestId)).status !== "CANCELLED"; i++) await sleep(20);
+    for (let i = 0; i < 100 && (await h.server.services.jobs.get(requestId)).status !== "CANCELLED"; i++)
+      await sleep(20);
     expect((await h.server.services.jobs.get(requestId)).status).toBe("CANCELLED");
   });
 });
@@ -112,9 +133,7 @@ describe("queue", () => {
       queue_position: expect.any(Number),
     });
     const requestId = submitted.request_id;
-    let status: QueueStatus;
-    do status = await fal.queue.status(`${ECHO}/fast`, { requestId, logs: true });
-    while (status.status !== "COMPLETED" && (await sleep(50), true));
+    const status = await completed(() => fal.queue.status(`${ECHO}/fast`, { requestId, logs: true }));
     expect(messages(status)).toEqual(["step 1/2", "step 2/2"]);
     const result = await fal.queue.result(`${ECHO}/fast`, { requestId });
     expect(result).toEqual({ data: { text: "ROUTED", route: "/fast" }, requestId });
@@ -156,17 +175,22 @@ describe("queue", () => {
     expect(await reply.json()).toEqual({ status: "CANCELLATION_REQUESTED" });
     const command = await h.agent.waitForCommand((c) => c.__typename === "CancelJobCommand" && c.jobId === requestId);
     expect(command.reason).toMatch(/^cancelled by key:/);
-    expect(await fal.queue.status(ECHO, { requestId })).toMatchObject({ status: "COMPLETED", error_type: "client_cancelled" });
+    expect(await fal.queue.status(ECHO, { requestId })).toMatchObject({
+      status: "COMPLETED",
+      error_type: "client_cancelled",
+    });
     h.runner.release(requestId);
   });
 
   it("x-fal-request-timeout: a request nobody starts in time ends as the user's timeout (504, not retried)", async () => {
     const fal = h.client();
     await h.pause();
-    const { request_id: requestId } = await fal.queue.submit(ECHO, { input: { prompt: "late" }, startTimeout: 1.2, priority: "low" });
-    let status: QueueStatus;
-    do status = await fal.queue.status(ECHO, { requestId });
-    while (status.status !== "COMPLETED" && (await sleep(100), true));
+    const { request_id: requestId } = await fal.queue.submit(ECHO, {
+      input: { prompt: "late" },
+      startTimeout: 1.2,
+      priority: "low",
+    });
+    const status = await completed(() => fal.queue.status(ECHO, { requestId }));
     expect(status).toMatchObject({ error_type: "request_timeout", job_status: "TIMED_OUT" });
     const error = (await fal.queue.result(ECHO, { requestId }).catch((e: unknown) => e)) as ApiError<unknown>;
     expect(error).toBeInstanceOf(ApiError);
@@ -184,9 +208,15 @@ describe("run and stream", () => {
   });
 
   it("run answers a failed request with its error", async () => {
-    const error = await h.client().run(ECHO, { input: { prompt: "fail" } }).catch((e: unknown) => e);
+    const error = await h
+      .client()
+      .run(ECHO, { input: { prompt: "fail" } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect(error).toMatchObject({ status: 500, body: { detail: "the model crashed", error_type: "runner_server_error" } });
+    expect(error).toMatchObject({
+      status: 500,
+      body: { detail: "the model crashed", error_type: "runner_server_error" },
+    });
   });
 
   it("stream: progress events while it runs, the last event is the whole output", async () => {
@@ -196,7 +226,9 @@ describe("run and stream", () => {
     const done = await stream.done();
     expect(done).toEqual({ text: "FLOW", route: null });
     expect(events[events.length - 1]).toEqual(done);
-    const logLines = events.flatMap((event) => (event as { logs?: { message: string }[] }).logs ?? []).map((log) => log.message);
+    const logLines = events
+      .flatMap((event) => (event as { logs?: { message: string }[] }).logs ?? [])
+      .map((log) => log.message);
     expect(logLines).toEqual(["step 1/3", "step 2/3", "step 3/3"]);
     expect(stream.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -204,23 +236,39 @@ describe("run and stream", () => {
 
 describe("errors", () => {
   it("invalid input is a ValidationError with fal's field errors", async () => {
-    const error = await h.client().subscribe(ECHO, { input: { steps: 0, extra: 1 } }).catch((e: unknown) => e);
+    const error = await h
+      .client()
+      .subscribe(ECHO, { input: { steps: 0, extra: 1 } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     const fields = (error as ValidationError).fieldErrors;
-    expect(fields.map((f) => f.loc.join("."))).toEqual(expect.arrayContaining(["body.prompt", "body.steps", "body.extra"]));
-    expect((error as ValidationError).getFieldErrors("steps")).toEqual([{ loc: ["body", "steps"], msg: expect.any(String), type: "minimum" }]);
+    expect(fields.map((f) => f.loc.join("."))).toEqual(
+      expect.arrayContaining(["body.prompt", "body.steps", "body.extra"]),
+    );
+    expect((error as ValidationError).getFieldErrors("steps")).toEqual([
+      { loc: ["body", "steps"], msg: expect.any(String), type: "minimum" },
+    ]);
     expect((error as ValidationError).message).toMatch(/schema/);
-    await expect(h.client().run(ECHO, { input: [1, 2] as unknown as Record<string, unknown> })).rejects.toBeInstanceOf(ValidationError);
+    await expect(h.client().run(ECHO, { input: [1, 2] as unknown as Record<string, unknown> })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   it("a runner's validation error reaches the caller as a ValidationError from the result", async () => {
-    const error = await h.client().subscribe(ECHO, { input: { prompt: "invalid" }, pollInterval: 50 }).catch((e: unknown) => e);
+    const error = await h
+      .client()
+      .subscribe(ECHO, { input: { prompt: "invalid" }, pollInterval: 50 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).fieldErrors).toEqual([{ loc: ["body"], msg: "steps must be even", type: "value_error" }]);
+    expect((error as ValidationError).fieldErrors).toEqual([
+      { loc: ["body"], msg: "steps must be even", type: "value_error" },
+    ]);
   });
 
   it("a wrong or missing key is a 401; an unknown app a 404; workflows are reserved", async () => {
-    await expect(h.client("wrong").queue.submit(ECHO, { input: { prompt: "x" } })).rejects.toMatchObject({ status: 401 });
+    await expect(h.client("wrong").queue.submit(ECHO, { input: { prompt: "x" } })).rejects.toMatchObject({
+      status: 401,
+    });
     expect((await fetch(`${h.server.url}/fal/queue/${ECHO}`, { method: "POST", body: "{}" })).status).toBe(401);
     await expect(h.client().queue.submit("nobody/nothing", { input: {} })).rejects.toMatchObject({ status: 404 });
     const reserved = await h.fetch("/fal/queue/workflows/acme/flow", { method: "POST", body: "{}" });
@@ -229,7 +277,11 @@ describe("errors", () => {
   });
 
   it("a bad header is a 400 that names it", async () => {
-    const reply = await h.fetch(`/fal/queue/${ECHO}`, { method: "POST", body: '{"prompt":"x"}', headers: { "x-fal-queue-priority": "urgent" } });
+    const reply = await h.fetch(`/fal/queue/${ECHO}`, {
+      method: "POST",
+      body: '{"prompt":"x"}',
+      headers: { "x-fal-queue-priority": "urgent" },
+    });
     expect(reply.status).toBe(400);
     expect(await reply.json()).toMatchObject({ detail: expect.stringMatching(/x-fal-queue-priority/) });
     expect(API_KEY).toBe("test-key");

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { type Permission, type Principal, actorOf, can } from "../auth/permissions.js";
+import { actorOf, can, type Permission, type Principal } from "../auth/permissions.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { JobQueries } from "../jobs/job-queries.js";
 import type { JobService } from "../jobs/job-service.js";
@@ -67,7 +67,8 @@ export function actor(call: FalCall): string {
 }
 
 export function requirePermission(call: FalCall, permission: Permission): void {
-  if (!can(call.principal, permission)) throw FalHttpError.detail(403, `this key may not do that (needs ${permission})`);
+  if (!can(call.principal, permission))
+    throw FalHttpError.detail(403, `this key may not do that (needs ${permission})`);
 }
 
 /** The absolute queue prefix that status, result and cancel URLs hang off. */

@@ -39,7 +39,11 @@ const DOMAIN_STATUS: Partial<Record<string, number>> = {
 export function replyForError(error: unknown, unexpected: (error: unknown) => void): FalReply {
   if (error instanceof FalHttpError) return { statusCode: error.statusCode, body: error.body, headers: error.headers };
   if (error instanceof BadRequestError) {
-    return { statusCode: 400, body: { detail: error.message, error_type: "bad_request" }, headers: { "x-fal-error-type": "bad_request" } };
+    return {
+      statusCode: 400,
+      body: { detail: error.message, error_type: "bad_request" },
+      headers: { "x-fal-error-type": "bad_request" },
+    };
   }
   if (error instanceof DomainError) {
     if (error.code === "INVALID_INPUT") {

@@ -50,10 +50,12 @@ async function dispatch(deps: FalDeps, req: IncomingMessage, res: ServerResponse
     const queueRoute = path.startsWith("/fal/queue/") ? parseQueuePath(method, path.slice("/fal/queue/".length)) : null;
     const runRoute = path.startsWith("/fal/run/") ? parseRunPath(path.slice("/fal/run/".length)) : null;
     if (queueRoute && "requestId" in queueRoute) requestId = queueRoute.requestId;
-    const app: AppRef | undefined = queueRoute && "app" in queueRoute ? queueRoute.app : runRoute && "app" in runRoute ? runRoute.app : undefined;
+    const app: AppRef | undefined =
+      queueRoute && "app" in queueRoute ? queueRoute.app : runRoute && "app" in runRoute ? runRoute.app : undefined;
 
     const principal = await authenticate(deps, req, url, app);
-    if (!principal) throw FalHttpError.detail(401, "missing or invalid credentials: send Authorization: Key <your key>");
+    if (!principal)
+      throw FalHttpError.detail(401, "missing or invalid credentials: send Authorization: Key <your key>");
     const call: FalCall = { req, res, url, origin, principal };
 
     if (queueRoute) {
@@ -72,7 +74,10 @@ async function dispatch(deps: FalDeps, req: IncomingMessage, res: ServerResponse
       res.end();
       return;
     }
-    sendJson(res, reply.statusCode, reply.body, { ...(requestId ? { "x-fal-request-id": requestId } : {}), ...reply.headers });
+    sendJson(res, reply.statusCode, reply.body, {
+      ...(requestId ? { "x-fal-request-id": requestId } : {}),
+      ...reply.headers,
+    });
   }
 }
 
@@ -81,7 +86,12 @@ async function dispatch(deps: FalDeps, req: IncomingMessage, res: ServerResponse
  * /fal/rest/tokens/ in `?fal_jwt_token=` (what the JS client sends in connectionMode "client"),
  * valid only for the apps it names.
  */
-async function authenticate(deps: FalDeps, req: IncomingMessage, url: URL, app: AppRef | undefined): Promise<Principal | null> {
+async function authenticate(
+  deps: FalDeps,
+  req: IncomingMessage,
+  url: URL,
+  app: AppRef | undefined,
+): Promise<Principal | null> {
   const token = url.searchParams.get("fal_jwt_token");
   if (token !== null && header(req.headers, "authorization") === undefined) {
     const claims = deps.signer.readToken(CLIENT_TOKEN_KIND, token);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FILES, type FalHarness, startFalHarness } from "./fal-test-harness.js";
+import { type FalHarness, FILES, startFalHarness } from "./fal-test-harness.js";
 
 // Files into jobs the ways fal clients send them: Blobs the JS client uploads through storage
 // (single PUT, and multipart above 90 MB), big data URIs inline in JSON, and Python's CDN upload.
@@ -9,7 +9,11 @@ let h: FalHarness;
 
 beforeAll(async () => {
   // Hashing ~90 MB in the test process stalls the scripted agent's heartbeats: longer leases.
-  h = await startFalHarness({ LEASE_TTL_MS: "30000", HEARTBEAT_INTERVAL_MS: "1000", FAL_MAX_BODY_BYTES: String(12 * 1024 * 1024) });
+  h = await startFalHarness({
+    LEASE_TTL_MS: "30000",
+    HEARTBEAT_INTERVAL_MS: "1000",
+    FAL_MAX_BODY_BYTES: String(12 * 1024 * 1024),
+  });
 });
 
 afterAll(async () => {
@@ -27,7 +31,9 @@ describe("uploads from the JS client", () => {
       input: { image: new Blob([bytes], { type: "image/png" }), note: "kept as is" },
       pollInterval: 50,
     });
-    expect((result.data as FilesOutput).files).toEqual([{ field: "image", size: bytes.length, sha256: sha256(bytes), contentType: "image/png" }]);
+    expect((result.data as FilesOutput).files).toEqual([
+      { field: "image", size: bytes.length, sha256: sha256(bytes), contentType: "image/png" },
+    ]);
     const input = (await h.runner.waitForRun(result.requestId)).command.input as { image: string; note: string };
     expect(input.note).toBe("kept as is");
     expect(input.image).toMatch(new RegExp(`^${h.server.url}/fal/files/fal-uploads/[0-9a-f]{32}/`));
@@ -73,7 +79,9 @@ describe("data URIs in JSON bodies", () => {
     const result = await h.client().run(FILES, {
       input: { image: `data:image/jpeg;base64,${big.toString("base64")}`, tiny: small },
     });
-    expect((result.data as FilesOutput).files).toEqual([{ field: "image", size: big.length, sha256: sha256(big), contentType: "image/jpeg" }]);
+    expect((result.data as FilesOutput).files).toEqual([
+      { field: "image", size: big.length, sha256: sha256(big), contentType: "image/jpeg" },
+    ]);
     const input = (await h.runner.waitForRun(result.requestId)).command.input as { image: string; tiny: string };
     expect(input.image).toMatch(/\/fal\/files\/fal-uploads\/[0-9a-f]{32}\/file\.jpeg$/);
     expect(input.tiny).toBe(small);
@@ -96,14 +104,23 @@ describe("Python's CDN upload (fal_client.upload_file)", () => {
       headers: { "content-type": "application/json" },
       body: "{}",
     });
-    const token = (await tokenReply.json()) as { token: string; token_type: string; base_url: string; expires_at: string };
+    const token = (await tokenReply.json()) as {
+      token: string;
+      token_type: string;
+      base_url: string;
+      expires_at: string;
+    };
     expect(token).toMatchObject({ token_type: "Bearer", base_url: `${h.server.url}/fal/cdn` });
     expect(Date.parse(token.expires_at)).toBeGreaterThan(Date.now());
 
     const bytes = randomBytes(4096);
     const upload = await fetch(`${token.base_url}/files/upload`, {
       method: "POST",
-      headers: { authorization: `${token.token_type} ${token.token}`, "content-type": "image/webp", "x-fal-file-name": "cat.webp" },
+      headers: {
+        authorization: `${token.token_type} ${token.token}`,
+        "content-type": "image/webp",
+        "x-fal-file-name": "cat.webp",
+      },
       body: bytes,
     });
     expect(upload.status).toBe(200);
@@ -113,7 +130,11 @@ describe("Python's CDN upload (fal_client.upload_file)", () => {
     expect(served.headers.get("content-type")).toBe("image/webp");
     expect(sha256(Buffer.from(await served.arrayBuffer()))).toBe(sha256(bytes));
 
-    const refused = await fetch(`${token.base_url}/files/upload`, { method: "POST", headers: { authorization: "Bearer nope" }, body: "x" });
+    const refused = await fetch(`${token.base_url}/files/upload`, {
+      method: "POST",
+      headers: { authorization: "Bearer nope" },
+      body: "x",
+    });
     expect(refused.status).toBe(401);
   });
 });

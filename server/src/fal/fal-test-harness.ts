@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { type FalClient, createFalClient } from "@fal-ai/client";
+import { createFalClient, type FalClient } from "@fal-ai/client";
 import type { RunningServer } from "../main.js";
 import { createTestModel, registerNode } from "../testing/fixtures.js";
 import { type AttemptRef, type Command, TestAgent } from "../testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 /**
  * A server with the fal shim on real Postgres and Redis, the models the tests call, and a
@@ -82,10 +82,20 @@ export class ScriptedRunner {
     const prompt = String(input.prompt ?? "");
     if (prompt === "fail") {
       await this.agent.logs(ref, ["about to fail"]);
-      return void (await this.agent.fail(ref, { error: "the model crashed", errorType: "runner_error", cause: "runner error", retryable: false }));
+      return void (await this.agent.fail(ref, {
+        error: "the model crashed",
+        errorType: "runner_error",
+        cause: "runner error",
+        retryable: false,
+      }));
     }
     if (prompt === "invalid") {
-      return void (await this.agent.fail(ref, { error: "steps must be even", errorType: "validation_error", cause: "invalid input", retryable: false }));
+      return void (await this.agent.fail(ref, {
+        error: "steps must be even",
+        errorType: "validation_error",
+        cause: "invalid input",
+        retryable: false,
+      }));
     }
     if (prompt === "hold") {
       await this.agent.logs(ref, ["holding"]);
@@ -97,7 +107,10 @@ export class ScriptedRunner {
       await this.agent.logs(ref, [`step ${i}/${steps}`]);
       await sleep(100);
     }
-    await this.agent.complete(ref, { text: prompt.toUpperCase(), route: (command as { route?: string | null }).route ?? null });
+    await this.agent.complete(ref, {
+      text: prompt.toUpperCase(),
+      route: (command as { route?: string | null }).route ?? null,
+    });
   }
 }
 

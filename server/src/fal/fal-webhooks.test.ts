@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify } from "node:crypto";
-import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gqlData } from "../testing/graphql-client.js";
@@ -60,11 +60,18 @@ async function deliveriesTo(path: string, count: number, timeoutMs = 10_000): Pr
 const DELIVERIES = `query($jobId: ID!) { webhookDeliveries(jobId: $jobId) { edges { node {
   id jobId url state attempts maxAttempts lastStatusCode lastError attemptLog deliveredAt } } } }`;
 
-type DeliveryView = { state: string; attempts: number; lastStatusCode: number | null; attemptLog: { statusCode: number | null }[] };
+type DeliveryView = {
+  state: string;
+  attempts: number;
+  lastStatusCode: number | null;
+  attemptLog: { statusCode: number | null }[];
+};
 
 async function deliveryOf(jobId: string, state: string): Promise<DeliveryView> {
   for (let i = 0; i < 200; i++) {
-    const data = await gqlData<{ webhookDeliveries: { edges: { node: DeliveryView }[] } }>(h.server.url, DELIVERIES, { jobId });
+    const data = await gqlData<{ webhookDeliveries: { edges: { node: DeliveryView }[] } }>(h.server.url, DELIVERIES, {
+      jobId,
+    });
     const node = data.webhookDeliveries.edges[0]?.node;
     if (node?.state === state) return node;
     await sleep(50);
@@ -74,7 +81,9 @@ async function deliveryOf(jobId: string, state: string): Promise<DeliveryView> {
 
 describe("webhooks", () => {
   it("a finished request is POSTed in fal's shape, signed, and verifiable with the published JWKS", async () => {
-    const { request_id: requestId } = await h.client().queue.submit(ECHO, { input: { prompt: "hook" }, webhookUrl: `${receiverUrl}/ok` });
+    const { request_id: requestId } = await h
+      .client()
+      .queue.submit(ECHO, { input: { prompt: "hook" }, webhookUrl: `${receiverUrl}/ok` });
     const [hit] = await deliveriesTo("/ok", 1);
     if (!hit) throw new Error("no delivery");
     expect(JSON.parse(hit.body.toString())).toEqual({
@@ -89,7 +98,9 @@ describe("webhooks", () => {
     expect(hit.headers["x-fal-webhook-user-id"]).toMatch(/^key:/);
 
     // The JWKS is where fal clients look (/.well-known/jwks.json), and under the REST prefix too.
-    const jwks = (await (await fetch(`${h.server.url}/.well-known/jwks.json`)).json()) as { keys: { kty: "OKP"; crv: "Ed25519"; x: string; kid: string }[] };
+    const jwks = (await (await fetch(`${h.server.url}/.well-known/jwks.json`)).json()) as {
+      keys: { kty: "OKP"; crv: "Ed25519"; x: string; kid: string }[];
+    };
     expect(await (await fetch(`${h.server.url}/fal/rest/.well-known/jwks.json`)).json()).toEqual(jwks);
     const headers = hit.headers as Record<string, string>;
     expect(verifyWebhook(headers, hit.body, jwks as never, Math.floor(Date.now() / 1000))).toMatchObject({ ok: true });
@@ -103,7 +114,9 @@ describe("webhooks", () => {
     ].join("\n");
     const [jwk] = jwks.keys;
     const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: jwk?.x }, format: "jwk" });
-    expect(verify(null, Buffer.from(message), key, Buffer.from(headers["x-fal-webhook-signature"] as string, "hex"))).toBe(true);
+    expect(
+      verify(null, Buffer.from(message), key, Buffer.from(headers["x-fal-webhook-signature"] as string, "hex")),
+    ).toBe(true);
     expect(Math.abs(Number(headers["x-fal-webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(300);
 
     const record = await deliveryOf(requestId, "DELIVERED");
@@ -111,25 +124,36 @@ describe("webhooks", () => {
   });
 
   it("a failed request is delivered as ERROR with the error body", async () => {
-    const { request_id: requestId } = await h.client().queue.submit(ECHO, { input: { prompt: "invalid" }, webhookUrl: `${receiverUrl}/err` });
+    const { request_id: requestId } = await h
+      .client()
+      .queue.submit(ECHO, { input: { prompt: "invalid" }, webhookUrl: `${receiverUrl}/err` });
     const [hit] = await deliveriesTo("/err", 1);
     expect(JSON.parse(hit?.body.toString() ?? "{}")).toEqual({
       request_id: requestId,
       gateway_request_id: requestId,
       status: "ERROR",
       error: "Invalid status code: 422",
-      payload: { detail: [{ loc: ["body"], msg: "steps must be even", type: "value_error" }], message: "steps must be even" },
+      payload: {
+        detail: [{ loc: ["body"], msg: "steps must be even", type: "value_error" }],
+        message: "steps must be even",
+      },
     });
   });
 
   it("a receiver that fails is retried with backoff; every attempt is recorded", async () => {
     scripts.set("/flaky", [500, 503]);
-    const { request_id: requestId } = await h.client().queue.submit(ECHO, { input: { prompt: "retry" }, webhookUrl: `${receiverUrl}/flaky` });
+    const { request_id: requestId } = await h
+      .client()
+      .queue.submit(ECHO, { input: { prompt: "retry" }, webhookUrl: `${receiverUrl}/flaky` });
     const hits = await deliveriesTo("/flaky", 3);
     const jwks = (await (await fetch(`${h.server.url}/.well-known/jwks.json`)).json()) as never;
     const now = Math.floor(Date.now() / 1000);
     // Each attempt is signed with its own timestamp, so a retry is never stale.
-    expect(hits.map((hit) => verifyWebhook(hit.headers as Record<string, string>, hit.body, jwks, now).ok)).toEqual([true, true, true]);
+    expect(hits.map((hit) => verifyWebhook(hit.headers as Record<string, string>, hit.body, jwks, now).ok)).toEqual([
+      true,
+      true,
+      true,
+    ]);
     const record = await deliveryOf(requestId, "DELIVERED");
     expect(record.attempts).toBe(3);
     expect(record.attemptLog.map((entry) => entry.statusCode)).toEqual([500, 503, 200]);
@@ -137,12 +161,17 @@ describe("webhooks", () => {
 
   it("out of attempts: FAILED, and redeliverWebhook sends it again", async () => {
     scripts.set("/down", [502, 502, 502]);
-    const { request_id: requestId } = await h.client().queue.submit(ECHO, { input: { prompt: "down" }, webhookUrl: `${receiverUrl}/down` });
+    const { request_id: requestId } = await h
+      .client()
+      .queue.submit(ECHO, { input: { prompt: "down" }, webhookUrl: `${receiverUrl}/down` });
     const failed = await deliveryOf(requestId, "FAILED");
     expect(failed).toMatchObject({ attempts: 3, lastStatusCode: 502 });
     expect(received.filter((r) => r.path === "/down")).toHaveLength(3);
-    const id = (await gqlData<{ webhookDeliveries: { edges: { node: { id: string } }[] } }>(h.server.url, DELIVERIES, { jobId: requestId }))
-      .webhookDeliveries.edges[0]?.node.id;
+    const id = (
+      await gqlData<{ webhookDeliveries: { edges: { node: { id: string } }[] } }>(h.server.url, DELIVERIES, {
+        jobId: requestId,
+      })
+    ).webhookDeliveries.edges[0]?.node.id;
     await gqlData(h.server.url, `mutation($id: ID!) { redeliverWebhook(id: $id) { state } }`, { id });
     await deliveriesTo("/down", 4);
     expect(await deliveryOf(requestId, "DELIVERED")).toMatchObject({ attempts: 4, lastStatusCode: 200 });

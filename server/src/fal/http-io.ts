@@ -18,7 +18,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 function tooLarge(limit: number): FalHttpError {
-  return FalHttpError.detail(413, `request body is larger than ${limit} bytes; upload files through storage and pass their URL`);
+  return FalHttpError.detail(
+    413,
+    `request body is larger than ${limit} bytes; upload files through storage and pass their URL`,
+  );
 }
 
 /** A JSON request body; an empty body is `{}` (the JS client sends none when input is undefined). */
@@ -35,7 +38,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
 }
 
-export function sendJson(res: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -56,7 +64,8 @@ export function sendJson(res: ServerResponse, statusCode: number, body: unknown,
 export function originOf(req: IncomingMessage, publicUrl: string | undefined): string {
   if (publicUrl) return publicUrl.replace(/\/+$/, "");
   const forwarded = req.headers["x-forwarded-proto"];
-  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim() === "https" ? "https" : "http";
+  const proto =
+    (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim() === "https" ? "https" : "http";
   const host = req.headers.host ?? `127.0.0.1:${req.socket.localPort ?? 80}`;
   return `${proto}://${host}`;
 }

@@ -9,7 +9,11 @@ import { API_KEY, ECHO, type FalHarness, sleep, startFalHarness } from "./fal-te
 
 let h: FalHarness;
 let QUEUE_URL_FORMAT: string;
-const headers = { authorization: `Key ${API_KEY}`, "user-agent": "fal-client/1.0.1 (python)", "content-type": "application/json" };
+const headers = {
+  authorization: `Key ${API_KEY}`,
+  "user-agent": "fal-client/1.0.1 (python)",
+  "content-type": "application/json",
+};
 
 beforeAll(async () => {
   h = await startFalHarness();
@@ -40,15 +44,29 @@ function parseStatus(data: Record<string, unknown>): Status {
     case "IN_PROGRESS":
       return { kind: "InProgress", logs: key(data, "logs") };
     case "COMPLETED":
-      return { kind: "Completed", logs: key(data, "logs"), metrics: data.metrics ?? {}, error: data.error, errorType: data.error_type };
+      return {
+        kind: "Completed",
+        logs: key(data, "logs"),
+        metrics: data.metrics ?? {},
+        error: data.error,
+        errorType: data.error_type,
+      };
     default:
       throw new Error(`ValueError: unknown status ${String(data.status)}`);
   }
 }
 
-async function httpx(method: string, url: string, body?: unknown): Promise<{ status: number; data: Record<string, unknown>; headers: Headers }> {
+async function httpx(
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; data: Record<string, unknown>; headers: Headers }> {
   const response = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  return { status: response.status, data: (await response.json()) as Record<string, unknown>, headers: response.headers };
+  return {
+    status: response.status,
+    data: (await response.json()) as Record<string, unknown>,
+    headers: response.headers,
+  };
 }
 
 /** fal_client.submit → SyncRequestHandle built from the reply's URLs. */
@@ -68,7 +86,10 @@ type Handle = Awaited<ReturnType<typeof submit>>;
 /** handle.iter_events(with_logs, interval=0.1): poll status_url until Completed. */
 async function* iterEvents(handle: Handle, withLogs: boolean): AsyncGenerator<Status> {
   for (;;) {
-    const reply = await httpx("GET", `${handle.statusUrl}?${new URLSearchParams({ logs: withLogs ? "true" : "false" })}`);
+    const reply = await httpx(
+      "GET",
+      `${handle.statusUrl}?${new URLSearchParams({ logs: withLogs ? "true" : "false" })}`,
+    );
     expect([200, 202]).toContain(reply.status);
     const status = parseStatus(reply.data);
     yield status;
@@ -101,10 +122,15 @@ describe("fal_client's request pattern", () => {
     expect(updates[0]).toEqual({ kind: "Queued", position: 0 });
     const completed = updates[updates.length - 1] as Extract<Status, { kind: "Completed" }>;
     expect(completed.kind).toBe("Completed");
-    expect((completed.logs as { message: string }[]).map((log) => log.message)).toEqual(["step 1/3", "step 2/3", "step 3/3"]);
+    expect((completed.logs as { message: string }[]).map((log) => log.message)).toEqual([
+      "step 1/3",
+      "step 2/3",
+      "step 3/3",
+    ]);
     expect(completed.error).toBeUndefined();
     // Every reply URL is absolute and on this server, so Python can follow it as given.
-    for (const url of [handle.statusUrl, handle.responseUrl, handle.cancelUrl]) expect(url.startsWith(`${h.server.url}/fal/queue/${ECHO}/requests/`)).toBe(true);
+    for (const url of [handle.statusUrl, handle.responseUrl, handle.cancelUrl])
+      expect(url.startsWith(`${h.server.url}/fal/queue/${ECHO}/requests/`)).toBe(true);
   });
 
   it("without logs, Completed carries logs None (the key is still there)", async () => {

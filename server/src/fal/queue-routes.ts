@@ -1,22 +1,15 @@
-import type { Job } from "../generated/prisma/client.js";
 import { DomainError } from "../errors.js";
 import { topics } from "../events/event-bus.js";
+import type { Job } from "../generated/prisma/client.js";
 import { InvalidCursorError, type JobStatusView } from "../jobs/job-queries.js";
 import type { JobStatus } from "../jobs/state-machine.js";
 import { type AppRef, type QueueRoute, routeOf } from "./app-path.js";
-import { type FalCall, type FalDeps, actor, queueBase, requirePermission } from "./fal-context.js";
+import { actor, type FalCall, type FalDeps, queueBase, requirePermission } from "./fal-context.js";
 import { FalHttpError } from "./fal-errors.js";
 import { onClientGone, readJsonBody, sendJson } from "./http-io.js";
 import { parseLogsFlag, parseSubmitOptions } from "./request-options.js";
 import { ChangeSignal, openSse } from "./sse.js";
-import {
-  type FalStatus,
-  falLogOf,
-  falResultOf,
-  falStatusOf,
-  falStatusPayload,
-  requestUrls,
-} from "./status-mapping.js";
+import { type FalStatus, falLogOf, falResultOf, falStatusOf, falStatusPayload, requestUrls } from "./status-mapping.js";
 import { offloadDataUris } from "./stored-files.js";
 
 /** The queue API (fal-api.md §1.2): submit, status, status stream, result, cancel, plus list, stats and retry. */
@@ -44,15 +37,27 @@ export async function handleQueueRoute(deps: FalDeps, call: FalCall, route: Queu
 const requestIdHeader = (id: string) => ({ "x-fal-request-id": id });
 
 /** Reads the body and headers of a submit (queue or run) and creates the job. */
-export async function submitFromRequest(deps: FalDeps, call: FalCall, app: AppRef, mode: "queue" | "run"): Promise<Job> {
+export async function submitFromRequest(
+  deps: FalDeps,
+  call: FalCall,
+  app: AppRef,
+  mode: "queue" | "run",
+): Promise<Job> {
   requirePermission(call, "jobs:submit");
   const options = parseSubmitOptions(call.req.headers, call.url.searchParams);
   const body = await readJsonBody(call.req, deps.maxBodyBytes);
-  const input = await offloadDataUris(body, { threshold: deps.dataUriOffloadBytes, store: deps.files, origin: call.origin });
+  const input = await offloadDataUris(body, {
+    threshold: deps.dataUriOffloadBytes,
+    store: deps.files,
+    origin: call.origin,
+  });
   if (options.maxQueueLength !== undefined) {
     const [queue] = await deps.queues.list([app.appId]);
     if (queue && queue.depth >= options.maxQueueLength) {
-      throw FalHttpError.detail(429, `the queue of ${app.appId} holds ${queue.depth} requests (fal_max_queue_length ${options.maxQueueLength})`);
+      throw FalHttpError.detail(
+        429,
+        `the queue of ${app.appId} holds ${queue.depth} requests (fal_max_queue_length ${options.maxQueueLength})`,
+      );
     }
   }
   const route = routeOf(app.subpath);
@@ -206,7 +211,12 @@ async function retry(deps: FalDeps, call: FalCall, app: AppRef, requestId: strin
   sendJson(
     call.res,
     202,
-    { status: "IN_QUEUE", request_id: job.id, ...requestUrls(queueBase(call), job.modelId, job.id), queue_position: position ?? 0 },
+    {
+      status: "IN_QUEUE",
+      request_id: job.id,
+      ...requestUrls(queueBase(call), job.modelId, job.id),
+      queue_position: position ?? 0,
+    },
     requestIdHeader(job.id),
   );
 }
@@ -233,7 +243,8 @@ async function list(deps: FalDeps, call: FalCall, app: AppRef): Promise<void> {
       throw FalHttpError.detail(400, `unknown status "${value}"`);
     });
   const limit = params.has("limit") ? Number(params.get("limit")) : undefined;
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw FalHttpError.detail(400, "limit must be a positive whole number");
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw FalHttpError.detail(400, "limit must be a positive whole number");
   let page: Awaited<ReturnType<FalDeps["queries"]["listByModel"]>>;
   try {
     page = await deps.queries.listByModel(app.appId, { limit, cursor: params.get("cursor"), statuses });

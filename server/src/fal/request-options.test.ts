@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BadRequestError, LOW_PRIORITY, credentialOf, parseLogsFlag, parseSubmitOptions } from "./request-options.js";
+import { BadRequestError, credentialOf, LOW_PRIORITY, parseLogsFlag, parseSubmitOptions } from "./request-options.js";
 
 const none = new URLSearchParams();
 
@@ -42,7 +42,8 @@ describe("submit headers", () => {
   });
 
   it("x-fal-no-retry takes 1, true or yes", () => {
-    for (const yes of ["1", "true", "YES"]) expect(parseSubmitOptions({ "x-fal-no-retry": yes }, none)).toEqual({ retry: false });
+    for (const yes of ["1", "true", "YES"])
+      expect(parseSubmitOptions({ "x-fal-no-retry": yes }, none)).toEqual({ retry: false });
     for (const no of ["0", "false", "no"]) expect(parseSubmitOptions({ "x-fal-no-retry": no }, none)).toEqual({});
     expect(() => parseSubmitOptions({ "x-fal-no-retry": "maybe" }, none)).toThrow(/x-fal-no-retry/);
   });
@@ -59,7 +60,9 @@ describe("submit headers", () => {
     expect(parseSubmitOptions({}, query)).toEqual({ webhookUrl: "https://example.com/hook?x=1", maxQueueLength: 5 });
     expect(() => parseSubmitOptions({}, new URLSearchParams({ fal_webhook: "ftp://x" }))).toThrow(/http/);
     expect(() => parseSubmitOptions({}, new URLSearchParams({ fal_webhook: "not a url" }))).toThrow(/not a URL/);
-    expect(() => parseSubmitOptions({}, new URLSearchParams({ fal_max_queue_length: "-1" }))).toThrow(/fal_max_queue_length/);
+    expect(() => parseSubmitOptions({}, new URLSearchParams({ fal_max_queue_length: "-1" }))).toThrow(
+      /fal_max_queue_length/,
+    );
   });
 });
 

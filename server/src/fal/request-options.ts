@@ -48,7 +48,8 @@ export function parseSubmitOptions(headers: HeaderBag, query: URLSearchParams): 
 
   const priority = header(headers, "x-fal-queue-priority")?.trim().toLowerCase();
   if (priority !== undefined && priority !== "" && priority !== "normal") {
-    if (priority !== "low") throw new BadRequestError(`x-fal-queue-priority must be "normal" or "low", got "${priority}"`);
+    if (priority !== "low")
+      throw new BadRequestError(`x-fal-queue-priority must be "normal" or "low", got "${priority}"`);
     options.priority = LOW_PRIORITY;
   }
 
@@ -56,7 +57,9 @@ export function parseSubmitOptions(headers: HeaderBag, query: URLSearchParams): 
   if (timeout !== undefined && timeout !== "") {
     const seconds = Number(timeout);
     if (!Number.isFinite(seconds) || seconds <= MIN_START_TIMEOUT_S) {
-      throw new BadRequestError(`x-fal-request-timeout must be a number of seconds above ${MIN_START_TIMEOUT_S}, got "${timeout}"`);
+      throw new BadRequestError(
+        `x-fal-request-timeout must be a number of seconds above ${MIN_START_TIMEOUT_S}, got "${timeout}"`,
+      );
     }
     options.startTimeoutMs = Math.ceil(seconds * 1000);
   }
@@ -64,7 +67,8 @@ export function parseSubmitOptions(headers: HeaderBag, query: URLSearchParams): 
   const noRetry = header(headers, "x-fal-no-retry")?.trim().toLowerCase();
   if (noRetry !== undefined) {
     if (TRUE_VALUES.has(noRetry)) options.retry = false;
-    else if (!FALSE_VALUES.has(noRetry)) throw new BadRequestError(`x-fal-no-retry must be 1, true or yes (or 0, false, no), got "${noRetry}"`);
+    else if (!FALSE_VALUES.has(noRetry))
+      throw new BadRequestError(`x-fal-no-retry must be 1, true or yes (or 0, false, no), got "${noRetry}"`);
   }
 
   const hint = header(headers, "x-fal-runner-hint")?.trim();
@@ -79,7 +83,8 @@ export function parseSubmitOptions(headers: HeaderBag, query: URLSearchParams): 
   const maxQueue = query.get("fal_max_queue_length");
   if (maxQueue !== null) {
     const n = Number(maxQueue);
-    if (!Number.isInteger(n) || n < 0) throw new BadRequestError(`fal_max_queue_length must be a whole number ≥ 0, got "${maxQueue}"`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new BadRequestError(`fal_max_queue_length must be a whole number ≥ 0, got "${maxQueue}"`);
     options.maxQueueLength = n;
   }
   return options;

@@ -1,10 +1,10 @@
 import { topics } from "../events/event-bus.js";
 import type { RunRoute } from "./app-path.js";
-import { type FalCall, type FalDeps, actor } from "./fal-context.js";
+import { actor, type FalCall, type FalDeps } from "./fal-context.js";
 import { FalHttpError } from "./fal-errors.js";
 import { onClientGone, sendJson } from "./http-io.js";
 import { submitFromRequest } from "./queue-routes.js";
-import { ChangeSignal, type SseStream, openSse } from "./sse.js";
+import { ChangeSignal, openSse, type SseStream } from "./sse.js";
 import { errorHeaders, falLogOf, falResultOf, falStatusOf } from "./status-mapping.js";
 
 /**

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { JOB_STATUSES, type JobStatus } from "../jobs/state-machine.js";
 import {
-  type JobStatusRow,
   falErrorOf,
   falLogOf,
   falResultOf,
   falStatusOf,
   falStatusPayload,
   falWebhookPayload,
+  type JobStatusRow,
   requestUrls,
 } from "./status-mapping.js";
 
@@ -111,25 +111,44 @@ describe("errors and results", () => {
     ["FAILED", null, null, 500, "runner_server_error"],
   ] as const)("%s %s → %d %s", (status, errorType, cause, code, falType) => {
     const error = falErrorOf(ended(status, errorType, cause));
-    expect(error).toMatchObject({ statusCode: code, errorType: falType, body: { detail: "it broke", error_type: falType } });
+    expect(error).toMatchObject({
+      statusCode: code,
+      errorType: falType,
+      body: { detail: "it broke", error_type: falType },
+    });
   });
 
   it("only a passed start deadline is the user's timeout (clients must not retry it)", () => {
     expect(falErrorOf(ended("TIMED_OUT", "request_timeout", "start deadline passed"))?.userTimeout).toBe(true);
     expect(falErrorOf(ended("TIMED_OUT", "request_timeout", "execution timeout"))?.userTimeout).toBe(false);
     const reply = falResultOf(ended("TIMED_OUT", "request_timeout", "start deadline passed"));
-    expect(reply.headers).toEqual({ "x-fal-error-type": "request_timeout", "x-fal-retryable": "true", "x-fal-request-timeout-type": "user" });
+    expect(reply.headers).toEqual({
+      "x-fal-error-type": "request_timeout",
+      "x-fal-retryable": "true",
+      "x-fal-request-timeout-type": "user",
+    });
   });
 
   it("a runner's validation error is a 422 with a detail array", () => {
     const reply = falResultOf(ended("FAILED", "validation_error"));
     expect(reply.statusCode).toBe(422);
-    expect(reply.body).toEqual({ detail: [{ loc: ["body"], msg: "it broke", type: "value_error" }], message: "it broke" });
+    expect(reply.body).toEqual({
+      detail: [{ loc: ["body"], msg: "it broke", type: "value_error" }],
+      message: "it broke",
+    });
   });
 
   it("success: the output is the whole body; not finished: 400 still in progress", () => {
-    expect(falResultOf({ ...ended("SUCCEEDED", null), output: { images: [1] } })).toEqual({ statusCode: 200, body: { images: [1] }, headers: {} });
-    expect(falResultOf(ended("RUNNING", null))).toEqual({ statusCode: 400, body: { detail: "Request is still in progress" }, headers: {} });
+    expect(falResultOf({ ...ended("SUCCEEDED", null), output: { images: [1] } })).toEqual({
+      statusCode: 200,
+      body: { images: [1] },
+      headers: {},
+    });
+    expect(falResultOf(ended("RUNNING", null))).toEqual({
+      statusCode: 400,
+      body: { detail: "Request is still in progress" },
+      headers: {},
+    });
   });
 
   it("webhook payloads: OK with the output, ERROR with the error body", () => {

@@ -220,7 +220,8 @@ export function falResultOf(job: JobResultRow): FalReply {
 /** fal's webhook body (fal-api.md §2.5): the output on success, the error body on failure. */
 export function falWebhookPayload(job: JobResultRow): Record<string, unknown> {
   const error = falErrorOf(job);
-  if (!error) return { request_id: job.id, gateway_request_id: job.id, status: "OK", payload: job.output ?? {}, error: null };
+  if (!error)
+    return { request_id: job.id, gateway_request_id: job.id, status: "OK", payload: job.output ?? {}, error: null };
   return {
     request_id: job.id,
     gateway_request_id: job.id,

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable, Transform, type TransformCallback, pipeline as pipe } from "node:stream";
+import { pipeline as pipe, Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type FalCall, type FalDeps, actor, requirePermission } from "./fal-context.js";
+import { actor, type FalCall, type FalDeps, requirePermission } from "./fal-context.js";
 import { FalHttpError } from "./fal-errors.js";
 import { readJsonBody, sendJson } from "./http-io.js";
 import { credentialOf, header } from "./request-options.js";
@@ -32,7 +32,8 @@ export async function handleRestRoute(deps: FalDeps, call: FalCall, path: string
     requirePermission(call, "jobs:submit");
     const multipart = route.endsWith("-multipart");
     const body = (await readJsonBody(call.req, 64 * 1024)) as { content_type?: unknown; file_name?: unknown };
-    const contentType = typeof body.content_type === "string" && body.content_type ? body.content_type : "application/octet-stream";
+    const contentType =
+      typeof body.content_type === "string" && body.content_type ? body.content_type : "application/octet-stream";
     const key = newFileKey(typeof body.file_name === "string" ? body.file_name : undefined, contentType);
     const purpose = multipart ? "multipart" : "put";
     const query = deps.signer.uploadQuery(purpose, key, contentType, UPLOAD_URL_TTL_MS);
@@ -53,8 +54,13 @@ export async function handleRestRoute(deps: FalDeps, call: FalCall, path: string
   if (route === "/tokens") {
     requirePermission(call, "jobs:submit");
     const body = (await readJsonBody(call.req, 64 * 1024)) as { allowed_apps?: unknown; token_expiration?: unknown };
-    const apps = Array.isArray(body.allowed_apps) ? body.allowed_apps.filter((app): app is string => typeof app === "string") : [];
-    const seconds = typeof body.token_expiration === "number" && body.token_expiration > 0 ? Math.min(body.token_expiration, 3600) : 120;
+    const apps = Array.isArray(body.allowed_apps)
+      ? body.allowed_apps.filter((app): app is string => typeof app === "string")
+      : [];
+    const seconds =
+      typeof body.token_expiration === "number" && body.token_expiration > 0
+        ? Math.min(body.token_expiration, 3600)
+        : 120;
     const { token } = deps.signer.token(CLIENT_TOKEN_KIND, { sub: actor(call), apps }, seconds * 1000);
     return sendJson(call.res, 201, token);
   }
@@ -78,7 +84,8 @@ export async function handleCdnRoute(deps: FalDeps, req: IncomingMessage, url: U
     checkSigned(deps, "multipart", key, url);
     if (match[2] === "complete" && method === "POST") return completeMultipart(deps, req, key, url, origin);
     const partNumber = Number(match[2]);
-    if (method !== "PUT" || partNumber < 1 || partNumber > MAX_PARTS) throw FalHttpError.detail(400, "PUT parts 1 to 10000");
+    if (method !== "PUT" || partNumber < 1 || partNumber > MAX_PARTS)
+      throw FalHttpError.detail(400, "PUT parts 1 to 10000");
     const { sizeBytes, etag } = await storePart(deps, req, partKey(key, partNumber));
     return { statusCode: 200, body: { partNumber, etag, size: sizeBytes }, headers: { etag } };
   }
@@ -101,7 +108,8 @@ export async function handleCdnRoute(deps: FalDeps, req: IncomingMessage, url: U
 /** GET /fal/files/<key>: the bytes, to anyone holding the (unguessable) URL, like fal's CDN. */
 export async function serveFile(deps: FalDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const key = decodeURIComponent(url.pathname.slice(FILES_PATH.length));
-  if ((req.method !== "GET" && req.method !== "HEAD") || !isFileKey(key)) throw FalHttpError.detail(404, "no such file");
+  if ((req.method !== "GET" && req.method !== "HEAD") || !isFileKey(key))
+    throw FalHttpError.detail(404, "no such file");
   const stored = await deps.files.get(key);
   if (!stored) throw FalHttpError.detail(404, "no such file");
   res.writeHead(200, {
@@ -119,7 +127,8 @@ export async function serveFile(deps: FalDeps, req: IncomingMessage, res: Server
 
 function checkSigned(deps: FalDeps, purpose: "put" | "multipart", key: string, url: URL): string {
   const contentType = isFileKey(key) ? deps.signer.checkUpload(purpose, key, url.searchParams) : null;
-  if (contentType === null) throw FalHttpError.detail(403, "upload URL is invalid or expired; initiate the upload again");
+  if (contentType === null)
+    throw FalHttpError.detail(403, "upload URL is invalid or expired; initiate the upload again");
   return contentType;
 }
 
@@ -146,7 +155,13 @@ function limited(req: IncomingMessage, limit: number): Readable {
 }
 
 /** Joins the parts in order into the file, then deletes them. */
-async function completeMultipart(deps: FalDeps, req: IncomingMessage, key: string, url: URL, origin: string): Promise<FalReply> {
+async function completeMultipart(
+  deps: FalDeps,
+  req: IncomingMessage,
+  key: string,
+  url: URL,
+  origin: string,
+): Promise<FalReply> {
   const body = (await readJsonBody(req, 1024 * 1024)) as { parts?: { partNumber?: unknown }[] };
   const numbers = (body.parts ?? []).map((part) => Number(part.partNumber)).sort((a, b) => a - b);
   if (!numbers.length || numbers.some((n, i) => n !== i + 1)) {
@@ -179,7 +194,7 @@ class SizeLimit extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) return callback(FalHttpError.detail(413, `upload is larger than ${this.limit} bytes`));
-    callback(null, chunk);
+    if (this.bytes > this.limit) callback(FalHttpError.detail(413, `upload is larger than ${this.limit} bytes`));
+    else callback(null, chunk);
   }
 }

@@ -37,7 +37,8 @@ export class UploadSigner {
   /** The claims of a valid, unexpired token of `kind`; null otherwise. */
   readToken(kind: string, token: string | null | undefined): Record<string, unknown> | null {
     const [payload, signature, extra] = token?.split(".") ?? [];
-    if (!payload || !signature || extra !== undefined || !matches(this.sign(["token", payload]), signature)) return null;
+    if (!payload || !signature || extra !== undefined || !matches(this.sign(["token", payload]), signature))
+      return null;
     try {
       const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
       if (claims.kind !== kind || typeof claims.exp !== "number" || claims.exp * 1000 < this.now()) return null;
@@ -48,7 +49,9 @@ export class UploadSigner {
   }
 
   private sign(parts: readonly (string | number)[]): string {
-    return createHmac("sha256", this.secret).update(`fal-shim\n${parts.join("\n")}`).digest("base64url");
+    return createHmac("sha256", this.secret)
+      .update(`fal-shim\n${parts.join("\n")}`)
+      .digest("base64url");
   }
 }
 

@@ -3,6 +3,8 @@ import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
 import { type AttemptRef, type BackoffPolicy, type Claim, type QueuePort } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
+import type { RunSpec, RunSpecCache } from "./run-spec-cache.js";
+import type { BatchedTransition } from "./transition-batcher.js";
 
 export interface AttemptsConfig {
   retryBaseMs: number;
@@ -41,6 +43,14 @@ export interface Failure {
 
 export type ReportVerdict = { ok: true } | { ok: false; reason: string };
 
+/** Where assign sends its results: the agent's command stream, through the gateway. */
+export interface Dispatch {
+  /** Give the agent these attempts to run. */
+  run(payloads: RunJobPayload[]): void;
+  /** These claims are not the agent's after all; `sent` ones must be stopped. */
+  drop(refs: AttemptRef[], sent: boolean): void;
+}
+
 /**
  * Everything agents report about attempts, and the loops that end attempts nobody reports on.
  * Redis decides (fenced by attempt id, atomically across replicas); Postgres records.
@@ -51,57 +61,93 @@ export class AttemptService {
     private readonly queue: QueuePort,
     private readonly events: EventBus,
     private readonly transitions: JobTransitions,
+    private readonly runSpecs: RunSpecCache,
     private readonly clock: Clock,
     private readonly config: AttemptsConfig,
     private readonly random: () => number = Math.random,
   ) {}
 
   /**
-   * Records the claims an agent just won and returns what to send it: one batched write for
-   * all of them, which also returns each job's row and runner. Claims of finished jobs are let go.
+   * Records the claims an agent just won (one batched write for all of them) and has them run.
+   * A job queued on this replica has its run spec at hand: its RunJob goes out at once, before
+   * the assignment is written, and the batcher keeps every later transition of the attempt
+   * behind that write. Other jobs go out once the write returns their rows. A claim whose job
+   * Postgres already ended is let go (and stopped, if it was sent). Write errors are rethrown
+   * after every claim was dealt with.
    */
-  async assign(nodeId: string, claims: Claim[]): Promise<RunJobPayload[]> {
-    if (claims.length === 0) return [];
-    const outcomes = await Promise.all(
-      claims.map((claim) =>
-        this.transitions.applyBatched({ trigger: "assign", jobId: claim.jobId, attemptId: claim.attemptId, attempt: claim.attempt, nodeId }),
-      ),
-    );
-    const payloads: RunJobPayload[] = [];
-    const letGo: Claim[] = [];
-    claims.forEach((claim, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.applied) payloads.push(toPayload(outcome.job, outcome.runner, claim));
-      else letGo.push(claim);
+  async assign(nodeId: string, claims: Claim[], dispatch: Dispatch): Promise<void> {
+    if (claims.length === 0) return;
+    const early: RunJobPayload[] = [];
+    const writes = claims.map((claim) => {
+      const write = this.transitions.applyBatched({ trigger: "assign", jobId: claim.jobId, attemptId: claim.attemptId, attempt: claim.attempt, nodeId });
+      const spec = this.runSpecs.take(claim.jobId);
+      if (spec) early.push(toPayload(spec, claim));
+      return { claim, sent: spec !== undefined, write };
     });
+    if (early.length) dispatch.run(early);
+
+    const late: RunJobPayload[] = [];
+    const letGo: { claim: Claim; sent: boolean }[] = [];
+    const unsent: Claim[] = [];
+    let failure: unknown;
+    for (const { claim, sent, write } of writes) {
+      try {
+        const outcome = await write;
+        if (!outcome.applied) letGo.push({ claim, sent });
+        else if (!sent) late.push(toPayload(specOf(outcome.job, outcome.runner), claim));
+      } catch (error) {
+        failure ??= error;
+        // Sent: the agent runs it and its reports record the assignment (see record). Not sent:
+        // the lease runs out and the reaper puts the job back.
+        if (!sent) unsent.push(claim);
+      }
+    }
+    if (late.length) dispatch.run(late);
     // The queue held a job that Postgres already ended (or never had): let it go.
     const now = this.clock.now();
-    await Promise.all(letGo.map((claim) => this.queue.finish(claim, now)));
-    if (payloads.length) this.events.publish(topics.queueUpdated, { models: [...new Set(payloads.map((p) => p.modelId))] });
-    return payloads;
+    await Promise.all(letGo.map(({ claim }) => this.queue.finish(claim, now)));
+    for (const sent of [true, false]) {
+      const refs = letGo.filter((item) => item.sent === sent).map(({ claim }) => refOf(claim));
+      if (refs.length) dispatch.drop(refs, sent);
+    }
+    if (unsent.length) dispatch.drop(unsent.map(refOf), false);
+    if (early.length + late.length) {
+      this.events.publish(topics.queueUpdated, { models: [...new Set([...early, ...late].map((p) => p.modelId))] });
+    }
+    if (failure) throw failure;
   }
 
   /** Fencing: the attempt must be the job's current one and held by this node. */
   async verify(nodeId: string, refs: AttemptRef[]): Promise<ReportVerdict[]> {
+    return (await this.check(nodeId, refs)).map(({ verdict }) => verdict);
+  }
+
+  /** The fencing verdicts, with the attempt number of each attempt that passed. */
+  private check(nodeId: string, refs: AttemptRef[]): Promise<{ verdict: ReportVerdict; attempt: number }[]> {
     return Promise.all(
       refs.map(async (ref) => {
         const held = await this.queue.get(ref.jobId);
-        if (!held || held.state !== "leased") return { ok: false, reason: "attempt is no longer held" } as const;
-        if (held.attemptId !== ref.attemptId) return { ok: false, reason: "attempt was superseded" } as const;
-        if (held.agentId !== nodeId) return { ok: false, reason: "attempt is held by another node" } as const;
-        return { ok: true } as const;
+        const verdict: ReportVerdict =
+          !held || held.state !== "leased"
+            ? { ok: false, reason: "attempt is no longer held" }
+            : held.attemptId !== ref.attemptId
+              ? { ok: false, reason: "attempt was superseded" }
+              : held.agentId !== nodeId
+                ? { ok: false, reason: "attempt is held by another node" }
+                : { ok: true };
+        return { verdict, attempt: held?.attempts ?? 0 };
       }),
     );
   }
 
   /** The runners accepted their inputs: ASSIGNED → RUNNING, one batched write for the lot. */
   async started(nodeId: string, refs: AttemptRef[]): Promise<ReportVerdict[]> {
-    const verdicts = await this.verify(nodeId, refs);
+    const checked = await this.check(nodeId, refs);
     return Promise.all(
       refs.map(async (ref, i): Promise<ReportVerdict> => {
-        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
         if (!verdict.ok) return this.reject(ref, "start", verdict.reason, nodeId);
-        await this.transitions.applyBatched({ trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor: `node:${nodeId}` });
+        await this.record(nodeId, attempt, { trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor: `node:${nodeId}` });
         return verdict;
       }),
     );
@@ -135,14 +181,14 @@ export class AttemptService {
 
   /** Results: the queue lets each job go (fenced), then one batched write records them all. */
   async completed(nodeId: string, items: (AttemptRef & { output: unknown })[]): Promise<ReportVerdict[]> {
-    const verdicts = await this.verify(nodeId, items);
+    const checked = await this.check(nodeId, items);
     const now = this.clock.now();
     const results = await Promise.all(
       items.map(async (item, i): Promise<ReportVerdict> => {
-        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
         if (!verdict.ok) return this.reject(item, "complete", verdict.reason, nodeId);
         if ((await this.queue.finish(item, now)) === "stale") return this.reject(item, "complete", "attempt was superseded", nodeId);
-        await this.transitions.applyBatched({
+        await this.record(nodeId, attempt, {
           trigger: "succeed",
           jobId: item.jobId,
           attemptId: item.attemptId,
@@ -158,12 +204,12 @@ export class AttemptService {
   }
 
   async failed(nodeId: string, items: (AttemptRef & Failure)[]): Promise<ReportVerdict[]> {
-    const verdicts = await this.verify(nodeId, items);
+    const checked = await this.check(nodeId, items);
     const now = this.clock.now();
     let retried = false;
     const results = await Promise.all(
       items.map(async (item, i): Promise<ReportVerdict> => {
-        const verdict = verdicts[i] ?? { ok: false, reason: "unknown attempt" };
+        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
         if (!verdict.ok) return this.reject(item, "fail", verdict.reason, nodeId);
         const decision = item.retryable
           ? await this.queue.retry(item, now, this.backoff())
@@ -172,7 +218,7 @@ export class AttemptService {
             : "stale";
         if (decision === "stale") return this.reject(item, "fail", "attempt was superseded", nodeId);
         retried ||= decision === "retry";
-        await this.endAttempt(item, decision === "retry" ? "retry" : "fail", "FAILED", item, `node:${nodeId}`);
+        await this.record(nodeId, attempt, this.endOf(item, decision === "retry" ? "retry" : "fail", "FAILED", item, `node:${nodeId}`));
         return verdict;
       }),
     );
@@ -198,7 +244,9 @@ export class AttemptService {
     const { expired, promoted } = await this.queue.reap(this.clock.now(), limit, this.backoff());
     const cause = "agent lost: lease expired";
     const lost: Failure = { error: "The agent running this request stopped responding", errorType: "agent_lost", cause, retryable: true };
-    await Promise.all(expired.map((lease) => this.endAttempt(lease, lease.outcome === "retry" ? "retry" : "fail", "LOST", lost, "reaper")));
+    await Promise.all(
+      expired.map((lease) => this.transitions.applyBatched(this.endOf(lease, lease.outcome === "retry" ? "retry" : "fail", "LOST", lost, "reaper"))),
+    );
     const requeued = await Promise.all(
       promoted.map((jobId) => this.transitions.applyBatched({ trigger: "requeue", jobId, actor: "reaper", cause: "backoff over" })),
     );
@@ -208,7 +256,26 @@ export class AttemptService {
     return expired.length + promoted.length;
   }
 
-  private endAttempt(ref: AttemptRef, trigger: "retry" | "fail", attemptStatus: "FAILED" | "LOST", failure: Failure, actor: string) {
+  /**
+   * Writes a transition that Redis allowed (the attempt is held by this node). When Postgres
+   * refuses it for lack of the assignment (written behind the RunJob by a replica that died
+   * before its batch committed, or whose write failed), the assignment is recorded first and
+   * the transition tried again. Any other refusal (a resent report, a job ended meanwhile) stands.
+   */
+  private async record(nodeId: string, attempt: number, transition: BatchedTransition & { attemptId: string }): Promise<void> {
+    if ((await this.transitions.applyBatched(transition)).applied || attempt < 1) return;
+    const { jobId, attemptId } = transition;
+    const assigned = await this.transitions.applyBatched({ trigger: "assign", jobId, attemptId, attempt, nodeId });
+    if (assigned.applied) await this.transitions.applyBatched(transition);
+  }
+
+  private endOf(
+    ref: AttemptRef,
+    trigger: "retry" | "fail",
+    attemptStatus: "FAILED" | "LOST",
+    failure: Failure,
+    actor: string,
+  ): BatchedTransition & { attemptId: string } {
     const common = {
       jobId: ref.jobId,
       attemptId: ref.attemptId,
@@ -218,9 +285,7 @@ export class AttemptService {
       cause: failure.cause,
       attemptStatus,
     };
-    return this.transitions.applyBatched(
-      trigger === "fail" ? { trigger, ...common, retentionMs: this.config.resultRetentionMs } : { trigger, ...common },
-    );
+    return trigger === "fail" ? { trigger, ...common, retentionMs: this.config.resultRetentionMs } : { trigger, ...common };
   }
 
   private backoff(): BackoffPolicy {
@@ -237,18 +302,27 @@ export class AttemptService {
 }
 
 
-function toPayload(job: Job, runner: unknown, claim: Claim): RunJobPayload {
+function toPayload(spec: RunSpec, claim: Claim): RunJobPayload {
   return {
-    jobId: job.id,
+    jobId: spec.jobId,
     attemptId: claim.attemptId,
-    modelId: job.modelId,
-    modelVersionId: job.modelVersionId,
-    route: job.route,
-    input: job.input,
-    runner,
-    timeoutMs: job.timeoutMs,
+    modelId: spec.modelId,
+    modelVersionId: spec.modelVersionId,
+    route: spec.route,
+    input: spec.input,
+    runner: spec.runner,
+    timeoutMs: spec.timeoutMs,
     leaseExpiresAt: claim.leaseExpiresAt,
   };
+}
+
+function specOf(job: Job, runner: unknown): RunSpec {
+  const { id: jobId, modelId, modelVersionId, route, input, timeoutMs } = job;
+  return { jobId, modelId, modelVersionId, route, input, runner, timeoutMs };
+}
+
+function refOf(claim: Claim): AttemptRef {
+  return { jobId: claim.jobId, attemptId: claim.attemptId };
 }
 
 function uniqueRefs(lines: { jobId: string; attemptId: string }[]): AttemptRef[] {

@@ -86,7 +86,10 @@ export class JobQueries {
   }
 
   /** A model's jobs, newest first, by keyset pagination on (createdAt, id). */
-  async listByModel(modelId: string, opts: { limit?: number; cursor?: string | null; statuses?: JobStatus[] } = {}): Promise<JobPage> {
+  async listByModel(
+    modelId: string,
+    opts: { limit?: number; cursor?: string | null; statuses?: JobStatus[] } = {},
+  ): Promise<JobPage> {
     const limit = Math.min(Math.max(opts.limit ?? 20, 1), MAX_PAGE);
     const after = opts.cursor ? decodeCursor(opts.cursor) : null;
     const jobs = await this.prisma.job.findMany({

@@ -8,6 +8,7 @@ import type { InputValidator } from "../models/input-validator.js";
 import type { ModelService } from "../models/model-service.js";
 import { type EnqueueInput, type QueuePort, clampPriority } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
+import type { RunSpec, RunSpecCache } from "./run-spec-cache.js";
 import { isTerminal } from "./state-machine.js";
 
 export interface JobsConfig {
@@ -32,6 +33,13 @@ export interface SubmitRequest {
 
 export type SubmitOutcome = { job: Job; created: boolean } | { error: DomainError };
 
+/** A validated request: its row, and what dispatch will need (the version's runner). */
+interface Prepared {
+  row: Prisma.JobCreateManyInput;
+  runner: unknown;
+  inputBytes: number;
+}
+
 /** What clients do to jobs: submit, cancel, run again. Agents' reports go through AttemptService. */
 export class JobService {
   constructor(
@@ -39,6 +47,7 @@ export class JobService {
     private readonly queue: QueuePort,
     private readonly events: EventBus,
     private readonly transitions: JobTransitions,
+    private readonly runSpecs: RunSpecCache,
     private readonly models: ModelService,
     private readonly validator: InputValidator,
     private readonly clock: Clock,
@@ -61,10 +70,13 @@ export class JobService {
     const now = this.clock.now();
     const outcomes: (SubmitOutcome | undefined)[] = new Array(requests.length);
     const rows: Prisma.JobCreateManyInput[] = [];
+    const prepared = new Map<string, Prepared>();
     const rowIndex: number[] = [];
     for (const [index, req] of requests.entries()) {
       try {
-        rows.push(await this.prepare(req, now));
+        const job = await this.prepare(req, now);
+        rows.push(job.row);
+        prepared.set(job.row.id as string, job);
         rowIndex.push(index);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
@@ -81,6 +93,11 @@ export class JobService {
         // A concurrent submit took an idempotency key between our check and our insert.
         if (!isUniqueViolation(error) || requests.length > 1) throw error;
         return this.submitMany(requests);
+      }
+      // Before the queue offers them to agents: dispatch sends RunJob from these without a read.
+      for (const row of fresh) {
+        const job = prepared.get(row.id as string) as Prepared;
+        this.runSpecs.put(runSpecOf(row, job.runner), job.inputBytes);
       }
       await this.queue.enqueueMany(fresh.map((row) => this.enqueueInput(row, now)));
       const models = new Set(fresh.map((row) => row.modelId));
@@ -105,6 +122,7 @@ export class JobService {
     if (isTerminal(job.status)) throw new DomainError("ALREADY_COMPLETED", `job ${jobId} is already ${job.status}`);
     const cause = `cancelled by ${actor}`;
     const held = await this.queue.cancel(jobId);
+    this.runSpecs.delete(jobId);
     if (held.state === "leased") {
       // The job ends now; the agent is told to stop the runner and acknowledges each step.
       await this.queue.finish({ jobId, attemptId: held.attemptId }, this.clock.now());
@@ -184,7 +202,7 @@ export class JobService {
     return this.queue.position(jobId);
   }
 
-  private async prepare(req: SubmitRequest, now: number): Promise<Prisma.JobCreateManyInput> {
+  private async prepare(req: SubmitRequest, now: number): Promise<Prepared> {
     const size = Buffer.byteLength(JSON.stringify(req.input ?? null));
     if (size > this.config.maxInputBytes) {
       throw new DomainError(
@@ -197,7 +215,7 @@ export class JobService {
     if (req.idempotencyKey !== undefined && (req.idempotencyKey.length === 0 || req.idempotencyKey.length > 200)) {
       throw new DomainError("INVALID_INPUT", "idempotency key must be 1 to 200 characters");
     }
-    return {
+    const row: Prisma.JobCreateManyInput = {
       id: randomUUID(),
       modelId: req.modelId,
       modelVersionId: version.id,
@@ -212,6 +230,7 @@ export class JobService {
       submittedBy: req.actor ?? null,
       createdAt: new Date(now),
     };
+    return { row, runner: version.runner, inputBytes: size };
   }
 
   /** Requests whose idempotency key is already used get the existing job back. */
@@ -247,4 +266,16 @@ export class JobService {
       ...(row.idempotencyKey ? { idempotencyKey: row.idempotencyKey } : {}),
     };
   }
+}
+
+function runSpecOf(row: Prisma.JobCreateManyInput, runner: unknown): RunSpec {
+  return {
+    jobId: row.id as string,
+    modelId: row.modelId,
+    modelVersionId: row.modelVersionId,
+    route: row.route ?? null,
+    input: row.input,
+    runner,
+    timeoutMs: row.timeoutMs ?? null,
+  };
 }

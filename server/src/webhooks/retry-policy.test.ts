@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FAL_RETRY_POLICY, decide, isDelivered, retryDelayMs } from "./retry-policy.js";
+import { decide, FAL_RETRY_POLICY, isDelivered, retryDelayMs } from "./retry-policy.js";
 
 describe("webhook retries", () => {
   it("back off exponentially from 15 s, capped at 1 h: 10 attempts span about 2 hours, like fal's", () => {

@@ -32,7 +32,12 @@ export function isDelivered(statusCode: number | null): boolean {
 export type DeliveryDecision = { state: "DELIVERED" } | { state: "PENDING"; retryInMs: number } | { state: "FAILED" };
 
 /** What to record after an attempt: delivered, try again after a wait, or give up. */
-export function decide(attempt: number, statusCode: number | null, policy: WebhookRetryPolicy, random: number): DeliveryDecision {
+export function decide(
+  attempt: number,
+  statusCode: number | null,
+  policy: WebhookRetryPolicy,
+  random: number,
+): DeliveryDecision {
   if (isDelivered(statusCode)) return { state: "DELIVERED" };
   if (attempt >= policy.maxAttempts) return { state: "FAILED" };
   return { state: "PENDING", retryInMs: retryDelayMs(attempt, policy, random) };

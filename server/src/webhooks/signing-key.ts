@@ -1,4 +1,4 @@
-import { type KeyObject, createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -36,7 +36,9 @@ export async function loadWebhookSigningKey(configured: string | undefined, data
   try {
     return parseSigningKey(pem);
   } catch (error) {
-    throw new Error(`${file} holds no usable Ed25519 key (delete it to generate a new one): ${(error as Error).message}`);
+    throw new Error(
+      `${file} holds no usable Ed25519 key (delete it to generate a new one): ${(error as Error).message}`,
+    );
   }
 }
 
@@ -45,13 +47,15 @@ export function parseSigningKey(text: string): KeyObject {
   const key = trimmed.includes("-----BEGIN")
     ? createPrivateKey(trimmed)
     : createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seedOf(trimmed)]), format: "der", type: "pkcs8" });
-  if (key.asymmetricKeyType !== "ed25519") throw new Error(`the webhook signing key must be Ed25519, not ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== "ed25519")
+    throw new Error(`the webhook signing key must be Ed25519, not ${key.asymmetricKeyType}`);
   return key;
 }
 
 function seedOf(text: string): Buffer {
   const seed = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, "hex") : Buffer.from(text, "base64");
-  if (seed.length !== 32) throw new Error("WEBHOOK_SIGNING_KEY must be a PKCS#8 PEM or a 32-byte seed in hex or base64");
+  if (seed.length !== 32)
+    throw new Error("WEBHOOK_SIGNING_KEY must be a PKCS#8 PEM or a 32-byte seed in hex or base64");
   return seed;
 }
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type Server, createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../db/database.js";
 import { createMemoryEventBus } from "../events/event-bus.js";
 import type { JobStatus } from "../jobs/state-machine.js";
-import { type TestDatabase, createTestDatabase } from "../testing/postgres.js";
+import { createTestDatabase, type TestDatabase } from "../testing/postgres.js";
 import { FAL_RETRY_POLICY } from "./retry-policy.js";
 import { WebhookService } from "./webhook-service.js";
 
@@ -52,7 +52,9 @@ beforeAll(async () => {
   replicaA = await openDatabase({ databaseUrl: testDb.url, dataDir });
   replicaB = await openDatabase({ databaseUrl: testDb.url, dataDir });
   await replicaA.prisma.model.create({ data: { id: "acme/hooks", name: "hooks" } });
-  await replicaA.prisma.modelVersion.create({ data: { id: "acme-hooks-1", modelId: "acme/hooks", version: 1, runner: {} } });
+  await replicaA.prisma.modelVersion.create({
+    data: { id: "acme-hooks-1", modelId: "acme/hooks", version: 1, runner: {} },
+  });
   receiver = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => {
@@ -87,7 +89,9 @@ describe("webhook delivery across replicas", () => {
     await Promise.all([a.sweep(), b.sweep()]);
     expect(hits.sort()).toEqual([...jobs].sort());
     const rows = await replicaA.prisma.webhookDelivery.findMany({ where: { jobId: { in: jobs } } });
-    expect(rows.every((row) => row.state === "DELIVERED" && row.attempts === 1 && row.lastStatusCode === 204)).toBe(true);
+    expect(rows.every((row) => row.state === "DELIVERED" && row.attempts === 1 && row.lastStatusCode === 204)).toBe(
+      true,
+    );
   });
 
   it("a webhook waits while its job runs, and goes once the job has ended", async () => {
@@ -116,7 +120,10 @@ describe("webhook delivery across replicas", () => {
     nowB += 31_000;
     expect(await b.sweep()).toBe(1);
     expect(hits).toEqual([jobId]);
-    expect(await replicaA.prisma.webhookDelivery.findUnique({ where: { id: delivery.id } })).toMatchObject({ state: "DELIVERED", attempts: 2 });
+    expect(await replicaA.prisma.webhookDelivery.findUnique({ where: { id: delivery.id } })).toMatchObject({
+      state: "DELIVERED",
+      attempts: 2,
+    });
   });
 
   it("records past retention are purged, and so are waiting ones whose job is gone", async () => {

@@ -1,10 +1,10 @@
 import { type KeyObject, randomUUID } from "node:crypto";
-import type { Job, PrismaClient, WebhookDelivery } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { DomainError, notFound } from "../errors.js";
 import { type EventBus, topics } from "../events/event-bus.js";
+import type { Job, PrismaClient, WebhookDelivery } from "../generated/prisma/client.js";
 import { isTerminal } from "../jobs/state-machine.js";
-import { type WebhookRetryPolicy, decide } from "./retry-policy.js";
+import { decide, type WebhookRetryPolicy } from "./retry-policy.js";
 import { type Jwk, jwksOf, signWebhook } from "./webhook-signer.js";
 
 export type WebhookJob = Pick<Job, "id" | "status" | "output" | "error" | "errorType" | "cause">;
@@ -150,7 +150,8 @@ export class WebhookService {
       where: { id, state: { in: ["DELIVERED", "FAILED"] } },
       data: { state: "PENDING", nextAttemptAt: now, maxAttempts: existing.attempts + this.config.policy.maxAttempts },
     });
-    if (updated.count === 0) throw new DomainError("INVALID_STATE", `webhook delivery ${id} is ${existing.state}; it is sent already`);
+    if (updated.count === 0)
+      throw new DomainError("INVALID_STATE", `webhook delivery ${id} is ${existing.state}; it is sent already`);
     void this.sweep().catch((error) => this.deps.onError(error, "webhook delivery"));
     return this.deps.prisma.webhookDelivery.findUniqueOrThrow({ where: { id } });
   }
@@ -231,10 +232,17 @@ export class WebhookService {
       });
       await response.body?.cancel().catch(() => undefined);
       const ok = response.status >= 200 && response.status < 300;
-      return { statusCode: response.status, error: ok ? null : `HTTP ${response.status}`, durationMs: Date.now() - started };
+      return {
+        statusCode: response.status,
+        error: ok ? null : `HTTP ${response.status}`,
+        durationMs: Date.now() - started,
+      };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
-      const message = (error as Error).name === "TimeoutError" ? `no answer within ${this.config.timeoutMs} ms` : (cause ?? (error as Error).message);
+      const message =
+        (error as Error).name === "TimeoutError"
+          ? `no answer within ${this.config.timeoutMs} ms`
+          : (cause ?? (error as Error).message);
       return { statusCode: null, error: message, durationMs: Date.now() - started };
     }
   }
@@ -244,7 +252,9 @@ export class WebhookService {
     const now = this.deps.clock.now();
     const at = new Date(now);
     const policy = { ...this.config.policy, maxAttempts: row.maxAttempts };
-    const decision = giveUp ? { state: "FAILED" as const } : decide(row.attempts, outcome.statusCode, policy, this.random());
+    const decision = giveUp
+      ? { state: "FAILED" as const }
+      : decide(row.attempts, outcome.statusCode, policy, this.random());
     const next = decision.state === "PENDING" ? new Date(now + decision.retryInMs) : null;
     const deliveredAt = decision.state === "DELIVERED" ? at : null;
     const entry = JSON.stringify([{ at: at.toISOString(), attempt: row.attempts, ...outcome }]);

@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, createPublicKey, sign, verify } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 /**
  * fal's webhook signature scheme, with our own Ed25519 key (fal-api.md §2.5). Pure crypto.
@@ -63,9 +63,11 @@ export function verifyWebhook(
   const userId = headers[WEBHOOK_HEADERS.userId];
   const timestamp = headers[WEBHOOK_HEADERS.timestamp];
   const signature = headers[WEBHOOK_HEADERS.signature];
-  if (!requestId || userId === undefined || !timestamp || !signature) return { ok: false, reason: "missing signature headers" };
+  if (!requestId || userId === undefined || !timestamp || !signature)
+    return { ok: false, reason: "missing signature headers" };
   const ts = Number(timestamp);
-  if (!Number.isInteger(ts) || Math.abs(nowS - ts) > MAX_CLOCK_SKEW_S) return { ok: false, reason: "timestamp outside the allowed window" };
+  if (!Number.isInteger(ts) || Math.abs(nowS - ts) > MAX_CLOCK_SKEW_S)
+    return { ok: false, reason: "timestamp outside the allowed window" };
   if (!/^[0-9a-f]{128}$/i.test(signature)) return { ok: false, reason: "signature is not 64 bytes of hex" };
   const message = signingMessage({ requestId, userId, timestamp: ts, body });
   for (const jwk of jwks.keys) {
@@ -80,7 +82,8 @@ export function verifyWebhook(
 export function publicJwk(key: KeyObject): Jwk {
   const publicKey = key.type === "private" ? createPublicKey(key) : key;
   const exported = publicKey.export({ format: "jwk" }) as { kty?: string; crv?: string; x?: string };
-  if (exported.kty !== "OKP" || exported.crv !== "Ed25519" || !exported.x) throw new Error("webhook signing key must be Ed25519");
+  if (exported.kty !== "OKP" || exported.crv !== "Ed25519" || !exported.x)
+    throw new Error("webhook signing key must be Ed25519");
   const thumbprint = createHash("sha256")
     .update(JSON.stringify({ crv: "Ed25519", kty: "OKP", x: exported.x }))
     .digest("base64url");

@@ -33,6 +33,12 @@ export function NodeStateBadge({ state }: { state: string }) {
   return <span className={`badge ${NODE_TONE[state] ?? "muted"}`}>{state}</span>;
 }
 
-export function Badge({ tone, children }: { tone: "ok" | "bad" | "warn" | "info" | "muted" | "active"; children: string }) {
+export function Badge({
+  tone,
+  children,
+}: {
+  tone: "ok" | "bad" | "warn" | "info" | "muted" | "active";
+  children: string;
+}) {
   return <span className={`badge ${tone}`}>{children}</span>;
 }

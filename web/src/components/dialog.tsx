@@ -76,7 +76,12 @@ export function ConfirmButton({
   };
   return (
     <>
-      <button type="button" className={`${className}${danger ? " danger" : ""}`} disabled={disabled} onClick={() => setOpen(true)}>
+      <button
+        type="button"
+        className={`${className}${danger ? " danger" : ""}`}
+        disabled={disabled}
+        onClick={() => setOpen(true)}
+      >
         {label}
       </button>
       {open ? (
@@ -91,7 +96,12 @@ export function ConfirmButton({
             <button type="button" className="button" onClick={close}>
               Cancel
             </button>
-            <button type="button" className={`button ${danger ? "danger" : "primary"}`} disabled={busy} onClick={() => void confirm()}>
+            <button
+              type="button"
+              className={`button ${danger ? "danger" : "primary"}`}
+              disabled={busy}
+              onClick={() => void confirm()}
+            >
               {busy ? "Working…" : confirmLabel}
             </button>
           </div>

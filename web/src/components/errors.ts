@@ -22,6 +22,7 @@ export function errorIssues(error: CombinedError | undefined): FieldIssue[] {
   const issues = error?.graphQLErrors[0]?.extensions?.issues;
   if (!Array.isArray(issues)) return [];
   return issues.filter(
-    (issue): issue is FieldIssue => typeof issue === "object" && issue !== null && Array.isArray(issue.loc) && typeof issue.msg === "string",
+    (issue): issue is FieldIssue =>
+      typeof issue === "object" && issue !== null && Array.isArray(issue.loc) && typeof issue.msg === "string",
   );
 }

@@ -14,7 +14,9 @@ const NAV: { to: string; label: string; permission?: string; any?: string[] }[] 
 export function Layout() {
   const session = useSession();
   const { status } = useConnectionState(session.connection);
-  const links = NAV.filter((item) => (!item.permission || session.can(item.permission)) && (!item.any || item.any.some(session.can)));
+  const links = NAV.filter(
+    (item) => (!item.permission || session.can(item.permission)) && (!item.any || item.any.some(session.can)),
+  );
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -42,8 +44,8 @@ export function Layout() {
       </header>
       {status === "reconnecting" ? (
         <div className="banner warn" role="status" aria-live="polite">
-          <span className="spinner" aria-hidden="true" /> Connection to the server lost — reconnecting… Live updates resume on
-          their own.
+          <span className="spinner" aria-hidden="true" /> Connection to the server lost — reconnecting… Live updates
+          resume on their own.
         </div>
       ) : null}
       <main id="main" className="content" tabIndex={-1}>

@@ -3,9 +3,12 @@ export function Meter({ value, max = 100, label, text }: { value: number; max?: 
   const fraction = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0;
   const tone = fraction >= 0.9 ? "hot" : fraction >= 0.7 ? "warm" : "cool";
   return (
-    <div className="meter" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={max} aria-valuenow={value} aria-valuetext={text}>
-      <div className={`meter-fill ${tone}`} style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
-      <span className="meter-text">{text}</span>
+    <div className="meter">
+      <div className={`meter-fill ${tone}`} style={{ width: `${(fraction * 100).toFixed(1)}%` }} aria-hidden="true" />
+      <span className="meter-text">
+        <span className="visually-hidden">{label}: </span>
+        {text}
+      </span>
     </div>
   );
 }

@@ -27,7 +27,13 @@ describe("a form from the vyvo/image-tools input schema", () => {
   });
 
   it("says what is wrong with a field before the server does", () => {
-    const { errors } = buildInput(fields ?? [], { operation: "blur", width: "1.5", height: "0", sigma: "0", image_url: "ftp://x" });
+    const { errors } = buildInput(fields ?? [], {
+      operation: "blur",
+      width: "1.5",
+      height: "0",
+      sigma: "0",
+      image_url: "ftp://x",
+    });
     expect(errors).toEqual({
       width: "must be a whole number",
       height: "must be at least 1",

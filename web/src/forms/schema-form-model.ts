@@ -26,13 +26,16 @@ export type FormValues = Record<string, string | boolean>;
 
 type Schema = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Schema => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Schema =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 const numberOr = (value: unknown) => (typeof value === "number" ? value : undefined);
 
 /** Null when the schema is not an object schema with properties (then the form is a JSON editor). */
 export function fieldsFromSchema(schema: unknown): FieldSpec[] | null {
   if (!isObject(schema) || !isObject(schema.properties)) return null;
-  const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === "string") : []);
+  const required = new Set(
+    Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === "string") : [],
+  );
   return Object.entries(schema.properties).map(([name, raw]) => {
     const property = isObject(raw) ? raw : {};
     const spec: FieldSpec = {
@@ -72,7 +75,10 @@ function kindOf(property: Schema): FieldKind {
 }
 
 function humanize(name: string): string {
-  const words = name.replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  const words = name
+    .replace(/[_-]+/g, " ")
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -81,7 +87,8 @@ export function initialValues(fields: FieldSpec[]): FormValues {
   const values: FormValues = {};
   for (const field of fields) {
     if (field.kind === "boolean") values[field.name] = field.defaultValue === true;
-    else if (field.kind === "select" && field.required) values[field.name] = String(field.defaultValue ?? field.options?.[0] ?? "");
+    else if (field.kind === "select" && field.required)
+      values[field.name] = String(field.defaultValue ?? field.options?.[0] ?? "");
     else values[field.name] = "";
   }
   return values;

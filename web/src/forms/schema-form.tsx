@@ -16,7 +16,13 @@ export function SchemaFields({
   return (
     <>
       {fields.map((field) => (
-        <SchemaField key={field.name} field={field} value={values[field.name] ?? ""} error={errors[field.name]} onChange={onChange} />
+        <SchemaField
+          key={field.name}
+          field={field}
+          value={values[field.name] ?? ""}
+          error={errors[field.name]}
+          onChange={onChange}
+        />
       ))}
     </>
   );
@@ -36,7 +42,8 @@ function SchemaField({
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
-  const describedBy = [field.description ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
+  const describedBy =
+    [field.description ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
   const common = {
     id,
     name: field.name,
@@ -76,10 +83,25 @@ function SchemaField({
       );
       break;
     case "boolean":
-      control = <input {...common} type="checkbox" checked={value === true} onChange={(e) => onChange(field.name, e.target.checked)} />;
+      control = (
+        <input
+          {...common}
+          type="checkbox"
+          checked={value === true}
+          onChange={(e) => onChange(field.name, e.target.checked)}
+        />
+      );
       break;
     case "json":
-      control = <textarea {...common} rows={3} className="mono" value={text} onChange={(e) => onChange(field.name, e.target.value)} />;
+      control = (
+        <textarea
+          {...common}
+          rows={3}
+          className="mono"
+          value={text}
+          onChange={(e) => onChange(field.name, e.target.value)}
+        />
+      );
       break;
     default:
       control = <input {...common} type="text" value={text} onChange={(e) => onChange(field.name, e.target.value)} />;

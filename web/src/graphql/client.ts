@@ -51,10 +51,10 @@ export function createSessionClient(opts: { csrfToken: string | null; onSessionE
 
   const client = new Client({
     url: "/graphql",
-    fetchOptions: () => ({
-      credentials: "same-origin",
-      headers: opts.csrfToken ? { "x-csrf-token": opts.csrfToken } : {},
-    }),
+    fetchOptions: (): RequestInit => {
+      const headers: Record<string, string> = opts.csrfToken ? { "x-csrf-token": opts.csrfToken } : {};
+      return { credentials: "same-origin", headers };
+    },
     exchanges: [
       mapExchange({
         onError(error: CombinedError) {
@@ -88,5 +88,10 @@ export function createSessionClient(opts: { csrfToken: string | null; onSessionE
 }
 
 function isCloseEvent(value: unknown): value is CloseEvent {
-  return typeof value === "object" && value !== null && "code" in value && typeof (value as { code: unknown }).code === "number";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "code" in value &&
+    typeof (value as { code: unknown }).code === "number"
+  );
 }

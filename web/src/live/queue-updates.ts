@@ -27,9 +27,12 @@ const QueueUpdatedDocument = graphql(`
  * updates, so views whose data follows queue changes (job lists) can refetch on it.
  */
 export function useQueueUpdates(pause = false): { queues: QueueFieldsFragment[] | null; tick: number; error: boolean } {
-  const [result] = useSubscription({ query: QueueUpdatedDocument, pause }, (previous: { tick: number } | undefined, data) => ({
-    tick: (previous?.tick ?? 0) + 1,
-    queues: data.queueUpdated,
-  }));
+  const [result] = useSubscription(
+    { query: QueueUpdatedDocument, pause },
+    (previous: { tick: number; queues: QueueFieldsFragment[] } | undefined, data) => ({
+      tick: (previous?.tick ?? 0) + 1,
+      queues: data.queueUpdated,
+    }),
+  );
   return { queues: result.data?.queues ?? null, tick: result.data?.tick ?? 0, error: !!result.error };
 }

@@ -33,6 +33,7 @@ export function usePolling(reexecute: Reexecute, ms: number): void {
 export function useRefetchOn(signal: unknown, reexecute: Reexecute, ms = 1_000): void {
   const first = useRef(true);
   const lastRun = useRef(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `signal` is the trigger, not an input
   useEffect(() => {
     if (first.current) {
       first.current = false;

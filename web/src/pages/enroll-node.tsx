@@ -47,9 +47,7 @@ function EnrollDialog({ onClose }: { onClose: () => void }) {
             Run the agent on the host with this token. It is shown <strong>once</strong> and works once, until{" "}
             {formatTime(created.expiresAt)}.
           </p>
-          <pre className="secret" aria-label="Agent command">
-            {command}
-          </pre>
+          <pre className="secret">{command}</pre>
           <div className="dialog-actions">
             <button type="button" className="button" onClick={() => void navigator.clipboard?.writeText(command)}>
               Copy

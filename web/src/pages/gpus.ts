@@ -42,5 +42,8 @@ export function meanUtilization(gpus: Gpu[]): number | null {
 /** Labels (a JSON object of strings) as "key=value" pairs. */
 export function labelPairs(labels: unknown): [string, string][] {
   if (typeof labels !== "object" || labels === null || Array.isArray(labels)) return [];
-  return Object.entries(labels as Record<string, unknown>).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]);
+  return Object.entries(labels as Record<string, unknown>).map(([key, value]) => [
+    key,
+    typeof value === "string" ? value : JSON.stringify(value),
+  ]);
 }

@@ -38,8 +38,9 @@ export function mergeLogLines(previous: LogState | undefined, batch: Line[]): Lo
 
 /** The job's log, live: history first, then each batch as the agent reports it. */
 export function JobLogs({ jobId, finished }: { jobId: string; finished: boolean }) {
-  const [result] = useSubscription({ query: JobLogsDocument, variables: { id: jobId } }, (previous: LogState | undefined, data) =>
-    mergeLogLines(previous, data.jobLogs),
+  const [result] = useSubscription(
+    { query: JobLogsDocument, variables: { id: jobId } },
+    (previous: LogState | undefined, data) => mergeLogLines(previous, data.jobLogs),
   );
   const box = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
@@ -56,18 +57,20 @@ export function JobLogs({ jobId, finished }: { jobId: string; finished: boolean 
   if (lines.length === 0) {
     return (
       <p className="muted" role="status">
-        {result.data === undefined ? "Connecting to the log stream…" : finished ? "This job wrote no logs." : "Waiting for logs…"}
+        {result.data === undefined
+          ? "Connecting to the log stream…"
+          : finished
+            ? "This job wrote no logs."
+            : "Waiting for logs…"}
       </p>
     );
   }
   return (
-    // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; keyboard users must reach it
     <ol
       ref={box}
       className="logs"
       aria-label="Job log"
       aria-live="polite"
-      tabIndex={0}
       onScroll={(event) => {
         const el = event.currentTarget;
         stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;

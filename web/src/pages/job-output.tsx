@@ -16,7 +16,10 @@ export function outputImages(output: unknown): Image[] {
   if (!Array.isArray(images)) return [];
   return images.filter(
     (image): image is Image =>
-      typeof image === "object" && image !== null && typeof (image as { url?: unknown }).url === "string" && safeUrl((image as Image).url),
+      typeof image === "object" &&
+      image !== null &&
+      typeof (image as { url?: unknown }).url === "string" &&
+      safeUrl((image as Image).url),
   );
 }
 
@@ -64,7 +67,7 @@ export function JobOutput({ job }: { job: JobDetailFieldsFragment }) {
           ))}
         </ul>
       ) : null}
-      <JsonView value={job.output} label="Job output" />
+      <JsonView value={job.output} />
     </>
   );
 }

@@ -113,7 +113,9 @@ export function JobPage() {
         <Link to="/jobs">Jobs</Link> / <span className="mono">{jobId}</span>
       </p>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading the job">
-        {(data) => (data.job ? <JobView job={data.job} /> : <Empty>No job has the id {jobId}; it may have expired.</Empty>)}
+        {(data) =>
+          data.job ? <JobView job={data.job} /> : <Empty>No job has the id {jobId}; it may have expired.</Empty>
+        }
       </QueryState>
     </div>
   );
@@ -150,7 +152,9 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
         <Fact term="Attempts">
           {job.attemptCount} of {job.maxAttempts}
         </Fact>
-        {job.status === "QUEUED" && typeof job.queuePosition === "number" ? <Fact term="Queue position">{job.queuePosition + 1}</Fact> : null}
+        {job.status === "QUEUED" && typeof job.queuePosition === "number" ? (
+          <Fact term="Queue position">{job.queuePosition + 1}</Fact>
+        ) : null}
         <Fact term="Priority">{job.priority}</Fact>
         <Fact term="Submitted by">{job.submittedBy ?? "—"}</Fact>
       </dl>
@@ -171,7 +175,7 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
         </section>
         <section className="panel" aria-labelledby="input-title">
           <h2 id="input-title">Input</h2>
-          <JsonView value={job.input} label="Job input" />
+          <JsonView value={job.input} />
         </section>
       </div>
       <section className="panel" aria-labelledby="attempts-title">

@@ -8,9 +8,19 @@ import { graphql } from "../gql/gql";
 import type { JobStatus } from "../gql/graphql";
 import { useQueueUpdates } from "../live/queue-updates";
 import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../live/use-live";
+import { useCan } from "../session/session";
 import { ModelsForFilterDocument } from "./models-query";
 
-export const JOB_STATUSES: JobStatus[] = ["QUEUED", "ASSIGNED", "RUNNING", "RETRY_WAIT", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"];
+export const JOB_STATUSES: JobStatus[] = [
+  "QUEUED",
+  "ASSIGNED",
+  "RUNNING",
+  "RETRY_WAIT",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELLED",
+  "TIMED_OUT",
+];
 const ACTIVE: JobStatus[] = ["QUEUED", "ASSIGNED", "RUNNING", "RETRY_WAIT"];
 
 export interface JobsSearch {
@@ -22,7 +32,10 @@ export interface JobsSearch {
 /** Keeps only what the page understands, so a hand-edited URL cannot break it. */
 export function parseJobsSearch(search: Record<string, unknown>): JobsSearch {
   const out: JobsSearch = {};
-  if (typeof search.status === "string" && (search.status === "active" || JOB_STATUSES.includes(search.status as JobStatus))) {
+  if (
+    typeof search.status === "string" &&
+    (search.status === "active" || JOB_STATUSES.includes(search.status as JobStatus))
+  ) {
     out.status = search.status;
   }
   if (typeof search.model === "string" && search.model) out.model = search.model;
@@ -82,10 +95,15 @@ export function JobsPage() {
   const [models] = useQuery({ query: ModelsForFilterDocument });
   const [result, reexecute] = useQuery({
     query: JobsDocument,
-    variables: { status: statusFilter(search.status), modelId: search.model ?? null, first: PAGE_SIZE, after: search.after ?? null },
+    variables: {
+      status: statusFilter(search.status),
+      modelId: search.model ?? null,
+      first: PAGE_SIZE,
+      after: search.after ?? null,
+    },
   });
   // New jobs and finished ones move the queues: refetch the page on each queue update.
-  const { tick } = useQueueUpdates();
+  const { tick } = useQueueUpdates(!useCan("queues:read"));
   useRefetchOn(tick, reexecute, 1_000);
   useRefetchOnReconnect(reexecute);
   usePolling(reexecute, 15_000);
@@ -96,7 +114,7 @@ export function JobsPage() {
   return (
     <div className="page">
       <PageHeader title="Jobs" />
-      <div className="filters" role="search" aria-label="Filter jobs">
+      <form className="filters" aria-label="Filter jobs" onSubmit={(event) => event.preventDefault()}>
         <label className="field inline">
           <span>Status</span>
           <select value={search.status ?? ""} onChange={(e) => setFilter({ status: e.target.value || undefined })}>
@@ -120,17 +138,25 @@ export function JobsPage() {
             ))}
           </select>
         </label>
-      </div>
+      </form>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading jobs">
         {(data) =>
           data.jobs.edges.length === 0 ? (
-            <Empty>{search.status || search.model ? "No jobs match these filters." : "No jobs yet. Submit one from a model's page."}</Empty>
+            <Empty>
+              {search.status || search.model
+                ? "No jobs match these filters."
+                : "No jobs yet. Submit one from a model's page."}
+            </Empty>
           ) : (
             <>
               <JobsTable jobs={data.jobs.edges.map((edge) => edge.node)} />
               <div className="pager">
                 {search.after ? (
-                  <button type="button" className="button" onClick={() => void navigate({ search: (p: JobsSearch) => clean({ ...p, after: undefined }) })}>
+                  <button
+                    type="button"
+                    className="button"
+                    onClick={() => void navigate({ search: (p: JobsSearch) => clean({ ...p, after: undefined }) })}
+                  >
                     ← Newest
                   </button>
                 ) : null}
@@ -138,7 +164,11 @@ export function JobsPage() {
                   <button
                     type="button"
                     className="button"
-                    onClick={() => void navigate({ search: (p: JobsSearch) => ({ ...p, after: data.jobs.pageInfo.endCursor ?? undefined }) })}
+                    onClick={() =>
+                      void navigate({
+                        search: (p: JobsSearch) => ({ ...p, after: data.jobs.pageInfo.endCursor ?? undefined }),
+                      })
+                    }
                   >
                     Older →
                   </button>
@@ -152,7 +182,17 @@ export function JobsPage() {
   );
 }
 
-type Row = { id: string; modelId: string; status: string; createdAt: string; queueWaitMs?: number | null; runTimeMs?: number | null; attemptCount: number; cause?: string | null; queuePosition?: number | null };
+type Row = {
+  id: string;
+  modelId: string;
+  status: string;
+  createdAt: string;
+  queueWaitMs?: number | null;
+  runTimeMs?: number | null;
+  attemptCount: number;
+  cause?: string | null;
+  queuePosition?: number | null;
+};
 
 export function JobsTable({ jobs, compact = false }: { jobs: Row[]; compact?: boolean }) {
   return (

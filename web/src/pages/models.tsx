@@ -147,7 +147,7 @@ function ModelDetail({ model }: { model: Model }) {
       {latest?.inputSchema ? (
         <details className="panel">
           <summary>Input schema (version {latest.version})</summary>
-          <JsonView value={latest.inputSchema} label="Input schema" />
+          <JsonView value={latest.inputSchema} />
         </details>
       ) : null}
     </div>

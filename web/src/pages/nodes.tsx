@@ -24,7 +24,9 @@ export function NodesPage() {
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading nodes">
         {(data) =>
           data.nodes.length === 0 ? (
-            <Empty>No nodes yet. {canEnroll ? "Add one: its agent dials this server, no inbound port needed." : ""}</Empty>
+            <Empty>
+              No nodes yet. {canEnroll ? "Add one: its agent dials this server, no inbound port needed." : ""}
+            </Empty>
           ) : (
             <div className="cards">
               {data.nodes.map((node) => (
@@ -106,7 +108,11 @@ function GpuTable({ gpus }: { gpus: Gpu[] }) {
               {gpu.utilizationPct === null ? (
                 "—"
               ) : (
-                <Meter value={gpu.utilizationPct} label={`GPU ${gpu.index} utilisation`} text={`${Math.round(gpu.utilizationPct)}%`} />
+                <Meter
+                  value={gpu.utilizationPct}
+                  label={`GPU ${gpu.index} utilisation`}
+                  text={`${Math.round(gpu.utilizationPct)}%`}
+                />
               )}
             </td>
             <td>

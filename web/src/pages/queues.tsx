@@ -57,7 +57,13 @@ export function QueuesPage() {
       <PageHeader title="Queues" />
       <p className="muted">One queue per model. Depth and wait update live.</p>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading queues">
-        {(data) => (data.queues.length === 0 ? <Empty>No queues yet: a model gets one with its first job.</Empty> : <QueueTable queues={data.queues} />)}
+        {(data) =>
+          data.queues.length === 0 ? (
+            <Empty>No queues yet: a model gets one with its first job.</Empty>
+          ) : (
+            <QueueTable queues={data.queues} />
+          )
+        }
       </QueryState>
     </div>
   );
@@ -149,8 +155,8 @@ function QueueActions({ queue }: { queue: QueueFieldsFragment }) {
         title="Purge this queue?"
         message={
           <>
-            Cancels every waiting job of {model} ({queue.depth + queue.delayed}). Running jobs are not touched. This cannot be
-            undone.
+            Cancels every waiting job of {model} ({queue.depth + queue.delayed}). Running jobs are not touched. This
+            cannot be undone.
           </>
         }
         confirmLabel="Purge queue"

@@ -3,7 +3,7 @@ import { type FormEvent, useMemo, useState } from "react";
 import { useMutation } from "urql";
 import { errorIssues, errorMessage } from "../components/errors";
 import { SchemaFields } from "../forms/schema-form";
-import { buildInput, fieldsFromSchema, type FormValues, initialValues } from "../forms/schema-form-model";
+import { buildInput, type FormValues, fieldsFromSchema, initialValues } from "../forms/schema-form-model";
 import { graphql } from "../gql/gql";
 
 const SubmitJobDocument = graphql(`
@@ -61,7 +61,12 @@ export function SubmitJobForm({ modelId, inputSchema }: { modelId: string; input
   return (
     <form className="form" onSubmit={onSubmit} aria-label={`Submit a job to ${modelId}`} noValidate>
       {fields ? (
-        <SchemaFields fields={fields} values={values} errors={errors} onChange={(name, value) => setValues((v) => ({ ...v, [name]: value }))} />
+        <SchemaFields
+          fields={fields}
+          values={values}
+          errors={errors}
+          onChange={(name, value) => setValues((v) => ({ ...v, [name]: value }))}
+        />
       ) : (
         <label className="field">
           <span>Input (JSON)</span>

@@ -1,6 +1,12 @@
 import { type FormEvent, useState } from "react";
 
-export function LoginPage({ onSignIn, notice }: { onSignIn(email: string, password: string): Promise<string | null>; notice?: string }) {
+export function LoginPage({
+  onSignIn,
+  notice,
+}: {
+  onSignIn(email: string, password: string): Promise<string | null>;
+  notice?: string;
+}) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -25,7 +31,14 @@ export function LoginPage({ onSignIn, notice }: { onSignIn(email: string, passwo
         {notice && !error ? <p className="notice">{notice}</p> : null}
         <label className="field">
           <span>Email</span>
-          <input type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <input
+            type="email"
+            name="email"
+            autoComplete="username"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
         </label>
         <label className="field">
           <span>Password</span>

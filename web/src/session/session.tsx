@@ -1,10 +1,10 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { Provider } from "urql";
+import { errorMessage } from "../components/errors";
 import { graphql } from "../gql/gql";
 import type { ViewerQuery } from "../gql/graphql";
 import { createAnonymousClient, createSessionClient, type SessionClient } from "../graphql/client";
 import type { ConnectionStore } from "../graphql/connection";
-import { errorMessage } from "../components/errors";
 import { LoginPage } from "./login-page";
 
 const ViewerDocument = graphql(`
@@ -155,7 +155,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     );
   }
   if (phase.kind === "signed-out" || !session) {
-    return <LoginPage onSignIn={signIn} {...(phase.kind === "signed-out" && phase.notice ? { notice: phase.notice } : {})} />;
+    return (
+      <LoginPage onSignIn={signIn} {...(phase.kind === "signed-out" && phase.notice ? { notice: phase.notice } : {})} />
+    );
   }
   return (
     <SessionContext.Provider value={session}>

@@ -21,9 +21,15 @@ const WebhookDeliveryRef = builder.prismaObject("WebhookDelivery", {
     maxAttempts: t.exposeInt("maxAttempts"),
     nextAttemptAt: t.expose("nextAttemptAt", { type: "DateTime", nullable: true }),
     lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
-    lastStatusCode: t.exposeInt("lastStatusCode", { nullable: true, description: "HTTP code of the last answer; null: none came." }),
+    lastStatusCode: t.exposeInt("lastStatusCode", {
+      nullable: true,
+      description: "HTTP code of the last answer; null: none came.",
+    }),
     lastError: t.exposeString("lastError", { nullable: true }),
-    attemptLog: t.expose("attemptLog", { type: "JSON", description: "Every attempt: at, attempt, statusCode, error, durationMs." }),
+    attemptLog: t.expose("attemptLog", {
+      type: "JSON",
+      description: "Every attempt: at, attempt, statusCode, error, durationMs.",
+    }),
     deliveredAt: t.expose("deliveredAt", { type: "DateTime", nullable: true }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),

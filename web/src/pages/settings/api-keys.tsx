@@ -59,9 +59,18 @@ export function ApiKeysPage() {
         <h2 id="keys-title">API keys</h2>
         {canManage ? <CreateKeyButton /> : null}
       </div>
-      <p className="muted">Programs call the API with a key. {session.can("users:manage") ? "You see everyone's keys." : "You see your own keys."}</p>
+      <p className="muted">
+        Programs call the API with a key.{" "}
+        {session.can("users:manage") ? "You see everyone's keys." : "You see your own keys."}
+      </p>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading keys">
-        {(data) => (data.apiKeys.length === 0 ? <Empty>No API keys yet.</Empty> : <KeyTable keys={data.apiKeys} canManage={canManage} />)}
+        {(data) =>
+          data.apiKeys.length === 0 ? (
+            <Empty>No API keys yet.</Empty>
+          ) : (
+            <KeyTable keys={data.apiKeys} canManage={canManage} />
+          )
+        }
       </QueryState>
     </section>
   );
@@ -85,12 +94,15 @@ function KeyTable({ keys, canManage }: { keys: Key[]; canManage: boolean }) {
         </thead>
         <tbody>
           {keys.map((key) => {
-            const expired = key.expiresAt !== null && key.expiresAt !== undefined && Date.parse(key.expiresAt) < Date.now();
+            const expired =
+              key.expiresAt !== null && key.expiresAt !== undefined && Date.parse(key.expiresAt) < Date.now();
             return (
               <tr key={key.id} data-key={key.name}>
                 <td>{key.name}</td>
                 <td className="mono">{key.prefix}…</td>
-                <td className="scopes">{key.scopes.length ? key.scopes.join(", ") : <span className="muted">all of the owner's</span>}</td>
+                <td className="scopes">
+                  {key.scopes.length ? key.scopes.join(", ") : <span className="muted">all of the owner's</span>}
+                </td>
                 <td>{formatTime(key.createdAt)}</td>
                 <td>{formatAgo(key.lastUsedAt)}</td>
                 <td>
@@ -112,8 +124,8 @@ function KeyTable({ keys, canManage }: { keys: Key[]; canManage: boolean }) {
                         title="Revoke this key?"
                         message={
                           <>
-                            Programs using <strong>{key.name}</strong> ({key.prefix}…) are refused from now on, and their live
-                            connections are closed.
+                            Programs using <strong>{key.name}</strong> ({key.prefix}…) are refused from now on, and
+                            their live connections are closed.
                           </>
                         }
                         confirmLabel="Revoke key"
@@ -167,11 +179,10 @@ function CreateKeyDialog({ onClose }: { onClose: () => void }) {
     return (
       <Dialog title="Key created" onClose={onClose}>
         <p>
-          Copy the secret of <strong>{created.apiKey.name}</strong> now: it is shown <strong>once</strong>, and only its prefix is kept.
+          Copy the secret of <strong>{created.apiKey.name}</strong> now: it is shown <strong>once</strong>, and only its
+          prefix is kept.
         </p>
-        <pre className="secret" aria-label="Secret">
-          {created.secret}
-        </pre>
+        <pre className="secret">{created.secret}</pre>
         <p className="muted small">Send it as: Authorization: Bearer &lt;secret&gt;</p>
         <div className="dialog-actions">
           <button type="button" className="button" onClick={() => void navigator.clipboard?.writeText(created.secret)}>
@@ -190,7 +201,13 @@ function CreateKeyDialog({ onClose }: { onClose: () => void }) {
       <form className="form" onSubmit={submit}>
         <label className="field">
           <span>Name</span>
-          <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} placeholder="ci-pipeline" />
+          <input
+            required
+            maxLength={100}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="ci-pipeline"
+          />
         </label>
         <label className="field">
           <span>Expires (optional)</span>
@@ -204,7 +221,9 @@ function CreateKeyDialog({ onClose }: { onClose: () => void }) {
                 <input
                   type="checkbox"
                   checked={scopes.includes(permission)}
-                  onChange={(e) => setScopes((s) => (e.target.checked ? [...s, permission] : s.filter((p) => p !== permission)))}
+                  onChange={(e) =>
+                    setScopes((s) => (e.target.checked ? [...s, permission] : s.filter((p) => p !== permission)))
+                  }
                 />
                 <span className="mono">{permission}</span>
               </label>

@@ -1,0 +1,53 @@
+import { randomUUID } from "node:crypto";
+import type { AgentCommand } from "../agents/commands.js";
+import type { EventBus } from "../events/event-bus.js";
+import { topics } from "../events/event-bus.js";
+import type { AttemptService } from "../jobs/attempt-service.js";
+import type { QueuePort } from "../queue/port.js";
+
+/** Why a node's attempts go back to the queue (the job's event log shows `cause`). */
+export interface ReleaseReason {
+  cause: string;
+  error: string;
+  errorType: string;
+  /** Also tell the agent to stop them, with this CancelJob reason (it may still be running them). */
+  cancelReason?: string;
+}
+
+/**
+ * Gives back the attempts a node holds: each goes through the queue's fenced retry (attempts.failed,
+ * retryable), so whoever acts first wins and the lease reaper, another replica or a late report of
+ * the agent finds the attempt superseded instead of requeueing it twice.
+ */
+export class NodeWork {
+  constructor(
+    private readonly queue: QueuePort,
+    private readonly attempts: Pick<AttemptService, "failed">,
+    private readonly events: EventBus,
+  ) {}
+
+  async requeueHeld(nodeId: string, reason: ReleaseReason): Promise<number> {
+    const held = await this.queue.leasedBy(nodeId);
+    if (held.length === 0) return 0;
+    const failure = { error: reason.error, errorType: reason.errorType, cause: reason.cause, retryable: true };
+    const verdicts = await this.attempts.failed(
+      nodeId,
+      held.map((ref) => ({ jobId: ref.jobId, attemptId: ref.attemptId, ...failure })),
+    );
+    if (reason.cancelReason) {
+      const cancels: AgentCommand[] = held.map((ref) => ({
+        __typename: "CancelJobCommand",
+        commandId: randomUUID(),
+        jobId: ref.jobId,
+        attemptId: ref.attemptId,
+        reason: reason.cancelReason as string,
+      }));
+      this.events.publish(topics.agentCommands(nodeId), cancels);
+    }
+    return verdicts.filter((verdict) => verdict.ok).length;
+  }
+
+  async heldCount(nodeId: string): Promise<number> {
+    return (await this.queue.leasedBy(nodeId)).length;
+  }
+}
