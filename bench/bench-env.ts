@@ -17,6 +17,7 @@ export const BENCH_MODEL = "bench/echo";
 
 export interface BenchEnv {
   server: RunningServer;
+  databaseUrl: string;
   /** A connection of the bench's own, to read what Postgres recorded (not through the server). */
   pg: pg.Client;
   redisPrefix: string;
@@ -35,7 +36,8 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     () => deleteKeys(`${redisPrefix}:*`),
   ];
   const close = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => console.error("cleanup:", error));
+    for (const cleanup of cleanups.splice(0).reverse())
+      await cleanup().catch((error) => console.error("cleanup:", error));
   };
   try {
     const server = await startServer(
@@ -66,6 +68,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     let registered = 0;
     return {
       server,
+      databaseUrl: db.url,
       pg: client,
       redisPrefix,
       async registerNodes(count) {
@@ -103,6 +106,8 @@ export async function deleteKeys(pattern: string): Promise<number> {
 
 /** Counts the jobs per status, straight from Postgres. */
 export async function statusCounts(client: pg.Client): Promise<Record<string, number>> {
-  const { rows } = await client.query<{ status: string; n: string }>(`SELECT "status", count(*) AS n FROM "Job" GROUP BY "status"`);
+  const { rows } = await client.query<{ status: string; n: string }>(
+    `SELECT "status", count(*) AS n FROM "Job" GROUP BY "status"`,
+  );
   return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
 }

@@ -40,7 +40,12 @@ export async function measureBullmq(options: BullmqOptions, log: (line: string) 
     const start = performance.now();
     await addAndDrain(options.jobs);
     const elapsedMs = performance.now() - start;
-    return { jobs: options.jobs, concurrency: options.concurrency, elapsedMs, jobsPerS: perSecond(options.jobs, elapsedMs) };
+    return {
+      jobs: options.jobs,
+      concurrency: options.concurrency,
+      elapsedMs,
+      jobsPerS: perSecond(options.jobs, elapsedMs),
+    };
   } finally {
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
@@ -58,7 +63,11 @@ export async function measureBullmq(options: BullmqOptions, log: (line: string) 
     for (let first = 0; first < jobs; first += options.batchSize) {
       const count = Math.min(options.batchSize, jobs - first);
       await queue.addBulk(
-        Array.from({ length: count }, (_, i) => ({ name: "echo", data: { n: first + i }, opts: { removeOnComplete: true } })),
+        Array.from({ length: count }, (_, i) => ({
+          name: "echo",
+          data: { n: first + i },
+          opts: { removeOnComplete: true },
+        })),
       );
     }
     await drained;

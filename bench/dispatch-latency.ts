@@ -3,8 +3,10 @@
 // earlier ones have answered, so a slow server cannot slow the load down and hide its own delay.
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
 import { gqlData } from "../server/src/testing/graphql-client.js";
-import { BENCH_MODEL, type BenchEnv } from "./bench-env.js";
+import { BENCH_MODEL } from "./bench-env.js";
+import type { Target } from "./client-process.js";
 import { agentProblems, connectAgents } from "./sim-agent.js";
 import { type Summary, summarize } from "./stats.js";
 import { waitForSucceeded } from "./wait-for-jobs.js";
@@ -33,24 +35,25 @@ export interface DispatchLatencyResult {
 }
 
 export async function measureDispatchLatency(
-  env: BenchEnv,
+  target: Target,
   options: DispatchLatencyOptions,
   log: (line: string) => void,
 ): Promise<DispatchLatencyResult> {
   const received = new Map<number, number>();
-  const tokens = await env.registerNodes(options.agents);
-  const agents = await connectAgents(env.server.url, tokens, {
+  const db = new pg.Client({ connectionString: target.databaseUrl });
+  await db.connect();
+  const agents = await connectAgents(target.url, target.nodeTokens.slice(0, options.agents), {
     capacity: options.capacity,
     onRunJob: (command, at) => received.set(command.input.n, at),
   });
   try {
     log(`  warm-up: ${options.warmupS} s at ${options.ratePerS} jobs/s`);
-    const warmup = await pace(env, options.ratePerS, options.warmupS, -1_000_000);
+    const warmup = await pace(target.url, options.ratePerS, options.warmupS, -1_000_000);
     await waitForAll(received, warmup.sent.keys());
     log(`  measuring: ${options.durationS} s at ${options.ratePerS} jobs/s`);
-    const measured = await pace(env, options.ratePerS, options.durationS, 0);
+    const measured = await pace(target.url, options.ratePerS, options.durationS, 0);
     await waitForAll(received, measured.sent.keys());
-    await waitForSucceeded(env.pg, warmup.sent.size + measured.sent.size, 30_000);
+    await waitForSucceeded(db, warmup.sent.size + measured.sent.size, 30_000);
     const problems = agentProblems(agents);
     if (problems.length) throw new Error(`dispatch latency run was not clean:\n${problems.slice(0, 10).join("\n")}`);
 
@@ -73,6 +76,7 @@ export async function measureDispatchLatency(
     };
   } finally {
     await Promise.all(agents.map((agent) => agent.close()));
+    await db.end();
   }
 }
 
@@ -82,7 +86,7 @@ interface PacedRun {
 }
 
 /** Sends submitJob n = first, first+1, … at `ratePerS` for `seconds`, and waits for every answer. */
-async function pace(env: BenchEnv, ratePerS: number, seconds: number, first: number): Promise<PacedRun> {
+async function pace(url: string, ratePerS: number, seconds: number, first: number): Promise<PacedRun> {
   const total = Math.round(ratePerS * seconds);
   const intervalMs = 1000 / ratePerS;
   const run: PacedRun = { sent: new Map(), answered: new Map() };
@@ -98,7 +102,7 @@ async function pace(env: BenchEnv, ratePerS: number, seconds: number, first: num
       const at = performance.now();
       run.sent.set(n, { due, at });
       pending.push(
-        gqlData(env.server.url, SUBMIT, { i: { modelId: BENCH_MODEL, input: { n } } }).then(() => {
+        gqlData(url, SUBMIT, { i: { modelId: BENCH_MODEL, input: { n } } }).then(() => {
           run.answered.set(n, performance.now());
         }),
       );

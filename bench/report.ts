@@ -16,7 +16,11 @@ export function formatTable(rows: Row[]): string {
   const all = [header, ...rows];
   const cells = all.map((row) => [row.measure, row.value, row.target ?? "", row.note ?? ""]);
   const widths = [0, 1, 2, 3].map((col) => Math.max(...cells.map((line) => (line[col] as string).length)));
-  const line = (values: string[]) => values.map((value, col) => value.padEnd(widths[col] as number)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, col) => value.padEnd(widths[col] as number))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((width) => "-".repeat(width)).join("  ");
   return [line(cells[0] as string[]), rule, ...cells.slice(1).map(line)].join("\n");
 }

@@ -40,13 +40,19 @@ export class SimAgent {
   private stopCommands: () => void = () => {};
   private readonly greeted: Promise<void>;
 
-  constructor(baseUrl: string, nodeToken: string, private readonly options: SimAgentOptions) {
+  constructor(
+    baseUrl: string,
+    nodeToken: string,
+    private readonly options: SimAgentOptions,
+  ) {
     this.client = wsClient(baseUrl, { nodeToken, agentVersion: "bench-sim-agent" });
     let greet: () => void = () => {};
     this.greeted = new Promise((resolve) => {
       greet = resolve;
     });
-    this.stopCommands = this.client.subscribe<{ agentCommands: { __typename: string; heartbeatIntervalMs?: number }[] }>(
+    this.stopCommands = this.client.subscribe<{
+      agentCommands: { __typename: string; heartbeatIntervalMs?: number }[];
+    }>(
       { query: AGENT_COMMANDS, variables: { capacity: options.capacity, models: null, running: [] } },
       {
         next: (event) => {
@@ -112,7 +118,12 @@ export class SimAgent {
   private startHeartbeats(intervalMs: number): void {
     if (this.heartbeatTimer) return;
     this.heartbeatTimer = setInterval(() => {
-      const input = { freeSlots: Math.max(0, this.options.capacity - this.running.size), running: [...this.running.values()], gpus: [], runners: [] };
+      const input = {
+        freeSlots: Math.max(0, this.options.capacity - this.running.size),
+        running: [...this.running.values()],
+        gpus: [],
+        runners: [],
+      };
       this.mutate(AGENT_HEARTBEAT, { input }).catch((error) => this.errors.push(error));
     }, intervalMs);
     this.heartbeatTimer.unref();
@@ -146,7 +157,9 @@ export async function connectAgents(baseUrl: string, tokens: string[], options: 
 /** Everything the agents saw go wrong, for the bench to refuse a run that is not clean. */
 export function agentProblems(agents: SimAgent[]): string[] {
   return agents.flatMap((agent, i) => [
-    ...agent.errors.map((error) => `agent ${i}: ${String((error as Error)?.message ?? JSON.stringify(error)).slice(0, 300)}`),
+    ...agent.errors.map(
+      (error) => `agent ${i}: ${String((error as Error)?.message ?? JSON.stringify(error)).slice(0, 300)}`,
+    ),
     ...agent.rejected.map((r) => `agent ${i}: report rejected for ${r.attemptId}: ${r.reason}`),
   ]);
 }

@@ -2,9 +2,10 @@
 // (submitJobs), out to simulated agents over WebSocket, and count as done when Postgres says
 // SUCCEEDED. A short probe run first warms the server up and sizes the main run to a time budget.
 import { performance } from "node:perf_hooks";
-import type pg from "pg";
+import pg from "pg";
 import { gqlData } from "../server/src/testing/graphql-client.js";
-import { BENCH_MODEL, type BenchEnv, statusCounts } from "./bench-env.js";
+import { BENCH_MODEL, statusCounts } from "./bench-env.js";
+import type { Target } from "./client-process.js";
 import { type SimAgent, agentProblems, connectAgents } from "./sim-agent.js";
 import { perSecond } from "./stats.js";
 import { succeededCount, waitForSucceeded } from "./wait-for-jobs.js";
@@ -42,9 +43,17 @@ export interface ThroughputResult extends RunFigures {
   probe: RunFigures;
 }
 
-export async function measureThroughput(env: BenchEnv, options: ThroughputOptions, log: (line: string) => void): Promise<ThroughputResult> {
-  const tokens = await env.registerNodes(options.agents);
-  const agents = await connectAgents(env.server.url, tokens, { capacity: options.capacity });
+export async function measureThroughput(
+  target: Target,
+  options: ThroughputOptions,
+  log: (line: string) => void,
+): Promise<ThroughputResult> {
+  const db = new pg.Client({ connectionString: target.databaseUrl });
+  await db.connect();
+  const agents = await connectAgents(target.url, target.nodeTokens.slice(0, options.agents), {
+    capacity: options.capacity,
+  });
+  const env = { url: target.url, pg: db };
   try {
     log(`  probe: ${options.probeJobs} jobs`);
     const probe = await runJobs(env, agents, options.probeJobs, options, log);
@@ -56,10 +65,17 @@ export async function measureThroughput(env: BenchEnv, options: ThroughputOption
     return { ...main, agents: options.agents, capacity: options.capacity, probe };
   } finally {
     await Promise.all(agents.map((agent) => agent.close()));
+    await db.end();
   }
 }
 
-async function runJobs(env: BenchEnv, agents: SimAgent[], jobs: number, options: ThroughputOptions, log: (line: string) => void): Promise<RunFigures> {
+async function runJobs(
+  env: { url: string; pg: pg.Client },
+  agents: SimAgent[],
+  jobs: number,
+  options: ThroughputOptions,
+  log: (line: string) => void,
+): Promise<RunFigures> {
   const before = await recordCounts(env.pg);
   const receivedBefore = agents.reduce((sum, agent) => sum + agent.received, 0);
   let succeeded = 0;
@@ -71,7 +87,7 @@ async function runJobs(env: BenchEnv, agents: SimAgent[], jobs: number, options:
   }, 2_000);
   try {
     let submitError: unknown = null;
-    const submitted = submitAll(env.server.url, jobs, options);
+    const submitted = submitAll(env.url, jobs, options);
     submitted.catch((error) => {
       submitError = error;
     });
@@ -96,12 +112,13 @@ async function submitAll(url: string, jobs: number, options: ThroughputOptions):
       const first = next;
       const count = Math.min(options.batchSize, jobs - first);
       next += count;
-      const inputs = Array.from({ length: count }, (_, i) => ({ modelId: BENCH_MODEL, input: { n: first + i, tag: "throughput" } }));
-      const data = await gqlData<{ submitJobs: { job: { id: string } | null; error: { code: string; message: string } | null }[] }>(
-        url,
-        SUBMIT_MANY,
-        { inputs },
-      );
+      const inputs = Array.from({ length: count }, (_, i) => ({
+        modelId: BENCH_MODEL,
+        input: { n: first + i, tag: "throughput" },
+      }));
+      const data = await gqlData<{
+        submitJobs: { job: { id: string } | null; error: { code: string; message: string } | null }[];
+      }>(url, SUBMIT_MANY, { inputs });
       const refused = data.submitJobs.find((item) => item.error || !item.job);
       if (refused) throw new Error(`submitJobs refused an item: ${JSON.stringify(refused.error)}`);
     }
@@ -120,7 +137,11 @@ async function recordCounts(client: pg.Client): Promise<Counts> {
   const { rows } = await client.query<{ events: string; attempts: string }>(
     `SELECT (SELECT count(*) FROM "JobEvent") AS events, (SELECT count(*) FROM "JobAttempt" WHERE "status" = 'SUCCEEDED') AS attempts`,
   );
-  return { succeeded: await succeededCount(client), events: Number(rows[0]?.events), succeededAttempts: Number(rows[0]?.attempts) };
+  return {
+    succeeded: await succeededCount(client),
+    events: Number(rows[0]?.events),
+    succeededAttempts: Number(rows[0]?.attempts),
+  };
 }
 
 /** The run is only worth its figures if every job took the whole path, once, with its events. */

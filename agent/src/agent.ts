@@ -10,6 +10,7 @@ import type { GpuInfo } from "./gpu.js";
 import { GpuProbe } from "./gpu-probe.js";
 import { JobExecution } from "./job-executor.js";
 import { errorMessage, type Logger } from "./log.js";
+import { NodeCommandHandler } from "./node-commands.js";
 import {
   type AgentReportResult,
   type AttemptRef,
@@ -25,7 +26,9 @@ import {
   type RunJobCommand,
 } from "./protocol.js";
 import { Reporter } from "./reporter.js";
+import { RunnerEnvStore } from "./runner-env.js";
 import { RunnerManager } from "./runner-manager.js";
+import { runningBundlePath } from "./upgrade.js";
 import { AGENT_VERSION } from "./version.js";
 
 /**
@@ -43,6 +46,8 @@ export interface AgentDeps {
   hostname?: string;
   /** Base for relative `cwd`s of process runners without a bundle. */
   runnersDir?: string;
+  /** The bundle an UpgradeAgentCommand replaces (default: the one this process runs from, if any). */
+  bundlePath?: string | null;
 }
 
 type StopKind =
@@ -97,6 +102,9 @@ export class Agent {
   private readonly reporter: Reporter;
   private readonly uploader: ArtifactUploader;
   private readonly gpuProbe: { probe(): Promise<GpuInfo[]> };
+  private readonly runnerEnv: RunnerEnvStore;
+  private readonly nodeCommands: NodeCommandHandler;
+  private restartAsked = false;
   private connection: Connection | undefined;
   private nodeToken: string | undefined;
   private nodeId: string | undefined;
@@ -126,6 +134,7 @@ export class Agent {
       leaseTtlMs: config.heartbeatIntervalMs * 3,
       logFlushIntervalMs: config.logFlushIntervalMs,
     };
+    this.runnerEnv = new RunnerEnvStore(config.workDir);
     const bundles = new BundleCache({
       dir: path.join(config.workDir, "bundles"),
       serverUrl: config.serverUrl,
@@ -148,6 +157,7 @@ export class Agent {
         stableAfterMs: config.crashLoopStableMs,
       },
       runnersDir: deps.runnersDir,
+      extraEnv: () => this.runnerEnv.variables(),
     });
     this.reporter = new Reporter({
       log: this.log,
@@ -167,6 +177,27 @@ export class Agent {
       },
     });
     this.gpuProbe = deps.gpuProbe ?? new GpuProbe({ command: config.nvidiaSmi, log: this.log });
+    this.nodeCommands = new NodeCommandHandler({
+      log: this.log,
+      ack: (commandId, step, detail) => this.reporter.ack({ commandId, step, detail: detail ?? null }),
+      runners: this.runners,
+      bundles,
+      env: this.runnerEnv,
+      drain: () => this.drain(),
+      resume: () => this.resume(),
+      restart: (reason) => this.restart(reason),
+      upgrade: {
+        target: deps.bundlePath === undefined ? runningBundlePath() : deps.bundlePath,
+        serverUrl: config.serverUrl,
+        authToken: () => this.nodeToken,
+        fetchFn: deps.fetchFn,
+      },
+    });
+  }
+
+  /** True once a RestartAgent or UpgradeAgent command stopped the agent: the CLI exits with the restart code. */
+  get restartRequested(): boolean {
+    return this.restartAsked;
   }
 
   /** Enrolls or loads the node token, then connects. Rejects if there are no usable credentials. */
@@ -174,6 +205,7 @@ export class Agent {
     const credentials = await resolveCredentials(this.config, { log: this.log, fetchFn: this.deps.fetchFn });
     this.nodeToken = credentials.nodeToken;
     this.nodeId = credentials.nodeId;
+    await this.runnerEnv.load();
     const hostname = this.deps.hostname ?? os.hostname();
     this.connection = new Connection({
       url: graphqlWsUrl(this.config.serverUrl),
@@ -223,6 +255,24 @@ export class Agent {
       this.connection?.resubscribe();
     }
     return this.untilIdle();
+  }
+
+  /** Ends a drain (ResumeWorkCommand): full capacity is advertised again. False while shutting down. */
+  resume(): boolean {
+    if (this.shutdownPromise) return false;
+    if (this.draining) {
+      this.draining = false;
+      this.log.info("draining ended: accepting work again");
+      this.connection?.resubscribe();
+    }
+    return true;
+  }
+
+  /** Drains and stops; the CLI then exits with the restart code, and the service starts the agent again. */
+  restart(reason: string): void {
+    this.log.info("restarting", { reason });
+    this.restartAsked = true;
+    void this.shutdown();
   }
 
   /**
@@ -276,6 +326,8 @@ export class Agent {
         case "CancelJobCommand":
           this.onCancelJob(command);
           break;
+        default:
+          this.nodeCommands.handle(command);
       }
     }
   }

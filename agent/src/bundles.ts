@@ -54,6 +54,14 @@ export class BundleCache {
     return promise;
   }
 
+  /** Deletes the unpacked bundle of a model version (RemoveRunnerCommand); false when there was none. */
+  async remove(modelVersionId: string): Promise<boolean> {
+    const target = path.join(this.options.dir, safeName(modelVersionId));
+    const had = await exists(path.join(target, MARKER));
+    await rm(target, { recursive: true, force: true });
+    return had;
+  }
+
   private async load(modelVersionId: string, artifactUrl: string, signal?: AbortSignal): Promise<string> {
     const target = path.join(this.options.dir, safeName(modelVersionId));
     if (await exists(path.join(target, MARKER))) return target;

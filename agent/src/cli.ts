@@ -9,6 +9,9 @@ import { AGENT_VERSION } from "./version.js";
 
 /** The `vyvo-agent` command: flags, help, exit codes and signals. */
 
+/** Exit code after RestartAgent/UpgradeAgent: systemd (Restart=on-failure) or the supervisor starts the agent again. */
+export const RESTART_EXIT_CODE = 75;
+
 export const HELP = `vyvo-agent ${AGENT_VERSION}: the Vyvo GPU host agent
 
 Usage: vyvo-agent [options]
@@ -42,7 +45,7 @@ Tuning (flags or env, rarely needed): --heartbeat-interval-ms, --log-flush-inter
 
 Signals: SIGTERM or SIGINT drains (finish running jobs, take no new ones) up to the shutdown deadline, then stops,
 and exits 0. A second signal stops at once. Exit codes: 0 stopped, 1 error at run time (e.g. token refused),
-2 bad configuration or credentials.
+2 bad configuration or credentials, 75 stopped to be restarted (RestartAgent or UpgradeAgent from the control plane).
 `;
 
 export interface CliArgs {
@@ -167,6 +170,11 @@ export async function runCli(
   if (error) {
     log.error(`stopped: ${error.message}`);
     io.exit(1);
+    return;
+  }
+  if (agent.restartRequested) {
+    log.info(`stopped to restart (exit ${RESTART_EXIT_CODE}): the service starts the agent again`);
+    io.exit(RESTART_EXIT_CODE);
     return;
   }
   log.info("stopped");

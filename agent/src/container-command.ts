@@ -16,6 +16,11 @@ export interface ContainerRunOptions {
   env: Record<string, string>;
   /** Host folders mounted read-write at the same path inside. */
   mounts: string[];
+  /**
+   * Names passed as `-e NAME` without a value: the engine's client takes them from its own environment, so
+   * values (pushed secrets) never appear on a command line. The spec's env and `env` override them.
+   */
+  inherit?: string[];
 }
 
 /** The `--gpus` value: "all", a count, or `"device=0,2"` (quoted as docker wants for lists). */
@@ -43,6 +48,7 @@ export function containerRunArgv(options: ContainerRunOptions): string[] {
   if (gpus !== undefined) argv.push("--gpus", gpus);
   argv.push("-p", `127.0.0.1:${port}:${port}`);
   for (const mount of options.mounts) argv.push("-v", `${mount}:${mount}`);
+  for (const name of options.inherit ?? []) argv.push("-e", name);
   const env = { ...spec.env, ...options.env, PORT: String(port) };
   for (const [key, value] of Object.entries(env)) argv.push("-e", `${key}=${value}`);
   argv.push(spec.image, ...spec.args);

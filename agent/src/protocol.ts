@@ -17,6 +17,13 @@ export const COMMANDS_SUBSCRIPTION = `subscription Commands($capacity: Int!, $mo
       commandId jobId attemptId modelId modelVersionId route input runner timeoutMs leaseExpiresAt
     }
     ... on CancelJobCommand { commandId jobId attemptId reason graceMs }
+    ... on ConfigureEnvCommand { commandId env secrets unset }
+    ... on PrefetchRunnerCommand { commandId modelId modelVersionId runner }
+    ... on RemoveRunnerCommand { commandId modelId modelVersionId runner }
+    ... on RestartAgentCommand { commandId reason }
+    ... on UpgradeAgentCommand { commandId bundleUrl sha256 }
+    ... on DrainCommand { commandId deadlineMs }
+    ... on ResumeWorkCommand { commandId }
   }
 }`;
 
@@ -196,10 +203,105 @@ export const CancelJobCommandSchema = z.object({
     .transform((v) => v ?? null),
 });
 
+// Node commands: about the host rather than a job; each is acked step by step (acks without jobId).
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+const envMap = z
+  .record(envName, z.string())
+  .nullish()
+  .transform((v) => v ?? {});
+
+export const ConfigureEnvCommandSchema = z.object({
+  __typename: z.literal("ConfigureEnvCommand"),
+  commandId: nonEmpty,
+  env: envMap,
+  secrets: envMap,
+  unset: z
+    .array(envName)
+    .nullish()
+    .transform((v) => v ?? []),
+});
+
+export const PrefetchRunnerCommandSchema = z.object({
+  __typename: z.literal("PrefetchRunnerCommand"),
+  commandId: nonEmpty,
+  modelId: nonEmpty,
+  modelVersionId: nonEmpty,
+  runner: z.unknown(),
+});
+
+export const RemoveRunnerCommandSchema = z.object({
+  __typename: z.literal("RemoveRunnerCommand"),
+  commandId: nonEmpty,
+  modelId: nonEmpty,
+  modelVersionId: nonEmpty,
+  runner: z.unknown(),
+});
+
+export const RestartAgentCommandSchema = z.object({
+  __typename: z.literal("RestartAgentCommand"),
+  commandId: nonEmpty,
+  reason: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+export const UpgradeAgentCommandSchema = z.object({
+  __typename: z.literal("UpgradeAgentCommand"),
+  commandId: nonEmpty,
+  bundleUrl: nonEmpty,
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits"),
+});
+
+export const DrainCommandSchema = z.object({
+  __typename: z.literal("DrainCommand"),
+  commandId: nonEmpty,
+  deadlineMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+export const ResumeWorkCommandSchema = z.object({
+  __typename: z.literal("ResumeWorkCommand"),
+  commandId: nonEmpty,
+});
+
 export type HelloCommand = z.output<typeof HelloCommandSchema>;
 export type RunJobCommand = z.output<typeof RunJobCommandSchema>;
 export type CancelJobCommand = z.output<typeof CancelJobCommandSchema>;
-export type AgentCommand = HelloCommand | RunJobCommand | CancelJobCommand;
+export type ConfigureEnvCommand = z.output<typeof ConfigureEnvCommandSchema>;
+export type PrefetchRunnerCommand = z.output<typeof PrefetchRunnerCommandSchema>;
+export type RemoveRunnerCommand = z.output<typeof RemoveRunnerCommandSchema>;
+export type RestartAgentCommand = z.output<typeof RestartAgentCommandSchema>;
+export type UpgradeAgentCommand = z.output<typeof UpgradeAgentCommandSchema>;
+export type DrainCommand = z.output<typeof DrainCommandSchema>;
+export type ResumeWorkCommand = z.output<typeof ResumeWorkCommandSchema>;
+export type NodeCommand =
+  | ConfigureEnvCommand
+  | PrefetchRunnerCommand
+  | RemoveRunnerCommand
+  | RestartAgentCommand
+  | UpgradeAgentCommand
+  | DrainCommand
+  | ResumeWorkCommand;
+export type AgentCommand = HelloCommand | RunJobCommand | CancelJobCommand | NodeCommand;
+
+const COMMAND_SCHEMAS: Record<string, z.ZodType<AgentCommand>> = {
+  HelloCommand: HelloCommandSchema,
+  RunJobCommand: RunJobCommandSchema,
+  CancelJobCommand: CancelJobCommandSchema,
+  ConfigureEnvCommand: ConfigureEnvCommandSchema,
+  PrefetchRunnerCommand: PrefetchRunnerCommandSchema,
+  RemoveRunnerCommand: RemoveRunnerCommandSchema,
+  RestartAgentCommand: RestartAgentCommandSchema,
+  UpgradeAgentCommand: UpgradeAgentCommandSchema,
+  DrainCommand: DrainCommandSchema,
+  ResumeWorkCommand: ResumeWorkCommandSchema,
+};
 
 export type ParsedCommand =
   | { ok: true; command: AgentCommand }
@@ -210,14 +312,7 @@ export function parseCommand(raw: unknown): ParsedCommand {
   const obj = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
   const typename = typeof obj.__typename === "string" ? obj.__typename : "?";
   const commandId = typeof obj.commandId === "string" ? obj.commandId : undefined;
-  const schema =
-    typename === "HelloCommand"
-      ? HelloCommandSchema
-      : typename === "RunJobCommand"
-        ? RunJobCommandSchema
-        : typename === "CancelJobCommand"
-          ? CancelJobCommandSchema
-          : undefined;
+  const schema = Object.hasOwn(COMMAND_SCHEMAS, typename) ? COMMAND_SCHEMAS[typename] : undefined;
   if (!schema) return { ok: false, typename, commandId, error: `unknown command ${typename}` };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -135,6 +135,8 @@ export interface RunnerManagerOptions {
   crashLoop: CrashLoopPolicy;
   /** Where relative `cwd`s of runners without a bundle are resolved. Default: the work folder. */
   runnersDir?: string;
+  /** Environment and secrets pushed by the control plane (ConfigureEnvCommand), read at each runner start. */
+  extraEnv?: () => Record<string, string>;
   healthPollMs?: number;
   now?: () => number;
 }
@@ -275,6 +277,16 @@ export class RunnerManager {
     return result;
   }
 
+  /**
+   * Stops idle runners (of one model version, or all): after the runner environment changed, or to remove a
+   * version. Busy ones go on with their attempt.
+   */
+  async stopIdle(modelVersionId?: string): Promise<number> {
+    const idle = this.list().filter((r) => r.state === "idle" && (!modelVersionId || r.modelVersionId === modelVersionId));
+    await Promise.all(idle.map((runner) => this.stop(runner, this.options.stopGraceMs)));
+    return idle.length;
+  }
+
   /** Stops every runner (shutdown). */
   async stopAll(graceMs: number): Promise<void> {
     await Promise.all(this.list().map((runner) => this.stop(runner, graceMs)));
@@ -341,8 +353,9 @@ export class RunnerManager {
       command = spec.command;
       args = spec.args;
       cwd = spec.cwd ? path.resolve(base, spec.cwd) : base;
-      env = { ...runnerBaseEnv(), ...spec.env, ...vyvoEnv };
+      env = { ...runnerBaseEnv(), ...this.options.extraEnv?.(), ...spec.env, ...vyvoEnv };
     } else {
+      const extra = this.options.extraEnv?.() ?? {};
       name = containerName(modelVersionId, port);
       // Inside the container the runner must listen on all interfaces for the published port to reach it.
       const argv = containerRunArgv({
@@ -352,11 +365,12 @@ export class RunnerManager {
         spec,
         env: { ...vyvoEnv, VYVO_RUNNER_HOST: "0.0.0.0" },
         mounts: [this.outputsDir, dataDir],
+        inherit: Object.keys(extra),
       });
       command = argv[0] ?? this.options.containerEngine;
       args = argv.slice(1);
       cwd = this.options.workDir;
-      env = runnerBaseEnv();
+      env = { ...runnerBaseEnv(), ...extra };
     }
     req.signal?.throwIfAborted();
 

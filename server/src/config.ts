@@ -38,6 +38,23 @@ const ConfigSchema = z.object({
   /** graphql-ws: close a socket that sends no connection_init within this time. */
   CONNECTION_INIT_WAIT_MS: intFromEnv(3_000),
   ENROLLMENT_TOKEN_TTL_MS: intFromEnv(24 * 3_600_000),
+  /** A node with no heartbeat for this long is LOST and its work requeued. Default: max(3 × HEARTBEAT_INTERVAL_MS, LEASE_TTL_MS). */
+  NODE_LOST_AFTER_MS: z.coerce.number().int().positive().optional(),
+  /** How often every replica looks for lost nodes and for drains that finished or ran out of time. */
+  NODE_SWEEP_INTERVAL_MS: intFromEnv(1_000),
+  /** Encrypts SSH private keys at rest (AES-256-GCM): 32 bytes, base64. Replicas must share it. Unset: generated into DATA_DIR (0600). */
+  NODE_SECRETS_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64 encoded (openssl rand -base64 32)")
+    .optional(),
+  /** The agent bundle provisioning uploads to hosts. Default: agent/dist/vyvo-agent.mjs of this checkout (node agent/build.mjs). */
+  AGENT_BUNDLE_PATH: z.string().min(1).optional(),
+  /** The URL agents dial (their VYVO_SERVER_URL). Default: PUBLIC_URL, else the address this server listens on. */
+  AGENT_SERVER_URL: z.url().optional(),
+  /** SSH connect and handshake timeout of a provisioning run. */
+  PROVISION_SSH_TIMEOUT_MS: intFromEnv(20_000),
+  /** How long a provisioning run waits for the node to come online after starting its agent. */
+  PROVISION_ONLINE_TIMEOUT_MS: intFromEnv(120_000),
   /** First start: the admin to create when none exists (else a one-time setup token is printed). */
   VYVO_ADMIN_EMAIL: z.email().optional(),
   VYVO_ADMIN_PASSWORD: z.string().min(10).optional(),
@@ -81,8 +98,6 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/)+$/, "must be folder names, each ending in /, like vyvo/")
     .optional(),
-  /** fal shim: accepted `Authorization: Key …` secrets, comma separated; unset: no auth (until API keys serve the shim). */
-  FAL_API_KEYS: z.string().optional(),
   /** fal shim: largest request body (JSON with inline data URIs, one upload or upload part). */
   FAL_MAX_BODY_BYTES: intFromEnv(100 * 1024 * 1024),
   /** fal shim: data URIs longer than this are stored and passed to the runner as URLs (jobs stay under MAX_INPUT_BYTES); 0: never. */
@@ -112,6 +127,13 @@ const CheckedConfigSchema = ConfigSchema.superRefine((config, ctx) => {
       code: "custom",
       path: ["S3_SECRET_ACCESS_KEY"],
       message: "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither",
+    });
+  }
+  if (config.NODE_LOST_AFTER_MS !== undefined && config.NODE_LOST_AFTER_MS < config.LEASE_TTL_MS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["NODE_LOST_AFTER_MS"],
+      message: `must be at least LEASE_TTL_MS (${config.LEASE_TTL_MS}): a node is not lost while its leases still hold`,
     });
   }
   // A generated secret lives in one replica's data folder: links signed by one replica would fail on the others.

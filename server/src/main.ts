@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { AgentGateway } from "./agents/agent-gateway.js";
@@ -18,10 +19,11 @@ import { openDatabase } from "./db/database.js";
 import { type EventBus, createMemoryEventBus, createRedisEventBus } from "./events/event-bus.js";
 import type { Services } from "./graphql/context.js";
 import { buildSchema } from "./graphql/schema.js";
-import { configuredKeysAuthenticator, parseKeyList } from "./fal/fal-auth.js";
+import { apiKeyAuthenticator } from "./fal/fal-auth.js";
 import { createFalRouter, createJwksHandler } from "./fal/fal-router.js";
 import { falWebhookPayload } from "./fal/status-mapping.js";
 import { UploadSigner } from "./fal/upload-signing.js";
+import { createAdminStatic, DEFAULT_ADMIN_DIR } from "./http/admin-static.js";
 import { createArtifactRoutes } from "./http/artifact-routes.js";
 import { createGraphQLTransport } from "./http/graphql-transport.js";
 import { createHttpServer } from "./http/http-server.js";
@@ -33,7 +35,13 @@ import { JobTransitions } from "./jobs/job-transitions.js";
 import { RunSpecCache } from "./jobs/run-spec-cache.js";
 import { InputValidator } from "./models/input-validator.js";
 import { ModelService } from "./models/model-service.js";
+import { NodeCommands } from "./nodes/node-commands.js";
+import { NodeLedger } from "./nodes/node-ledger.js";
+import { NodeMonitor, defaultLostAfterMs, statsWriteIntervalFor } from "./nodes/node-monitor.js";
 import { NodeService } from "./nodes/node-service.js";
+import { NodeWork } from "./nodes/node-work.js";
+import { ProvisioningService } from "./provisioning/provisioning-service.js";
+import { SecretBox, loadNodeSecretsKey } from "./provisioning/secret-box.js";
 import { MemoryQueue } from "./queue/memory-queue.js";
 import type { QueuePort } from "./queue/port.js";
 import { RedisQueue } from "./queue/redis-queue.js";
@@ -47,6 +55,8 @@ export interface RunningServer {
   services: Services;
   maintenance: JobMaintenance;
   attempts: AttemptService;
+  /** Node presence and its loops (loss bound, sweep); tests read and drive it. */
+  nodeMonitor: NodeMonitor;
   /** Printed at first start when no admin exists (see AuthService.bootstrap). */
   setupToken: string | null;
   close(): Promise<void>;
@@ -107,12 +117,32 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     resultRetentionMs: config.RESULT_RETENTION_MS,
   });
   const maintenance = new JobMaintenance(prisma, queue, events, transitions, clock, { leaseTtlMs: config.LEASE_TTL_MS });
-  const nodes = new NodeService(prisma, clock, { enrollmentTokenTtlMs: config.ENROLLMENT_TOKEN_TTL_MS });
+  const nodeLedger = new NodeLedger(prisma, events, clock);
+  // A node's attempts go back to the queue as its own retryable failures: fenced like any report.
+  const nodeWork = new NodeWork(
+    queue,
+    async (nodeId, failed) => (await attempts.report(nodeId, { started: [], completed: [], failed })).failed,
+    events,
+  );
+  const nodeCommands = new NodeCommands(prisma, nodeLedger, events);
+  const nodes = new NodeService(prisma, nodeLedger, nodeWork, nodeCommands, events, clock, {
+    enrollmentTokenTtlMs: config.ENROLLMENT_TOKEN_TTL_MS,
+  });
+  const lostAfterMs = config.NODE_LOST_AFTER_MS ?? defaultLostAfterMs(config.HEARTBEAT_INTERVAL_MS, config.LEASE_TTL_MS);
+  const nodeMonitor = new NodeMonitor(
+    prisma,
+    nodeLedger,
+    nodeWork,
+    events,
+    clock,
+    { lostAfterMs, statsWriteIntervalMs: statsWriteIntervalFor(lostAfterMs, config.HEARTBEAT_INTERVAL_MS) },
+    onError,
+  );
   const queues = new QueueService(prisma, queue, events, transitions);
   const agents = new AgentGateway(
     queue,
     attempts,
-    nodes,
+    nodeMonitor,
     events,
     clock,
     {
@@ -194,7 +224,36 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     },
   );
   webhooks.start();
-  const services: Services = { prisma, events, jobs, models, nodes, queues, agents, artifacts, auth, audit, webhooks };
+  const provisioning = new ProvisioningService(
+    prisma,
+    nodes,
+    nodeLedger,
+    new SecretBox(await loadNodeSecretsKey(config.NODE_SECRETS_KEY, config.DATA_DIR)),
+    events,
+    clock,
+    {
+      bundlePath: config.AGENT_BUNDLE_PATH ?? fileURLToPath(new URL("../../agent/dist/vyvo-agent.mjs", import.meta.url)),
+      serverUrl: () => config.AGENT_SERVER_URL ?? baseUrl(),
+      sshTimeoutMs: config.PROVISION_SSH_TIMEOUT_MS,
+      onlineTimeoutMs: config.PROVISION_ONLINE_TIMEOUT_MS,
+    },
+    onError,
+  );
+  const services: Services = {
+    prisma,
+    events,
+    jobs,
+    models,
+    nodes,
+    nodeCommands,
+    provisioning,
+    queues,
+    agents,
+    artifacts,
+    auth,
+    audit,
+    webhooks,
+  };
 
   const { setupToken } = await auth.bootstrap({
     ...(config.VYVO_ADMIN_EMAIL ? { adminEmail: config.VYVO_ADMIN_EMAIL } : {}),
@@ -217,6 +276,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     every(config.WEBHOOK_SWEEP_INTERVAL_MS, () => webhooks.sweep(), onError, "webhook delivery"),
     every(3_600_000, () => webhooks.purgeExpired(), onError, "webhook retention"),
     every(config.HEARTBEAT_INTERVAL_MS, async () => agents.dispatchAll(), onError, "dispatch sweep"),
+    every(config.NODE_SWEEP_INTERVAL_MS, () => nodeMonitor.sweep(), onError, "node sweep"),
   ];
 
   const transport = createGraphQLTransport({
@@ -256,7 +316,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         files: artifactStore,
         signer: new UploadSigner(signingSecret, now),
         // Swap for the auth service's API keys once they serve the shim too.
-        authenticate: configuredKeysAuthenticator(parseKeyList(config.FAL_API_KEYS)),
+        authenticate: apiKeyAuthenticator((secret) => auth.authenticateApiKey(secret)),
         publicUrl: config.PUBLIC_URL,
         maxBodyBytes: config.FAL_MAX_BODY_BYTES,
         dataUriOffloadBytes: config.FAL_DATA_URI_OFFLOAD_BYTES,
@@ -264,6 +324,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
         onError,
       }),
       jwks: createJwksHandler(webhooks),
+      admin: createAdminStatic({ root: DEFAULT_ADMIN_DIR }),
     },
     { maxGraphQLBodyBytes: config.MAX_GRAPHQL_BODY_BYTES },
   );
@@ -276,7 +337,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const url = config.PUBLIC_URL ?? `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
   publicUrl = url.replace(/\/+$/, "");
   log.info(
-    { url, database: db.kind, queue: config.REDIS_URL ? "redis" : "memory", artifacts: artifactStore.kind },
+    { url, database: db.kind, queue: config.REDIS_URL ? "redis" : "memory", artifacts: artifactStore.kind, nodeLostAfterMs: lostAfterMs },
     "vyvo server listening",
   );
 
@@ -287,12 +348,15 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     services,
     maintenance,
     attempts,
+    nodeMonitor,
     setupToken,
     async close() {
       if (closed) return;
       closed = true;
       for (const stop of timers) stop();
       webhooks.stop();
+      await provisioning.close();
+      nodeMonitor.close();
       agents.close();
       auth.close();
       await ws.close();

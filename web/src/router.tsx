@@ -3,6 +3,7 @@ import { Layout, NotFound } from "./components/layout";
 import { JobPage } from "./pages/job-page";
 import { JobsPage, parseJobsSearch } from "./pages/jobs-list";
 import { ModelsPage, parseModelsSearch } from "./pages/models";
+import { NodePage, parseNodeSearch } from "./pages/node-page";
 import { NodesPage } from "./pages/nodes";
 import { OverviewPage } from "./pages/overview";
 import { QueuesPage } from "./pages/queues";
@@ -21,6 +22,12 @@ const routeTree = rootRoute.addChildren([
   createRoute({ getParentRoute: () => rootRoute, path: "/jobs/$jobId", component: JobPage }),
   createRoute({ getParentRoute: () => rootRoute, path: "/queues", component: QueuesPage }),
   createRoute({ getParentRoute: () => rootRoute, path: "/nodes", component: NodesPage }),
+  createRoute({
+    getParentRoute: () => rootRoute,
+    path: "/nodes/$nodeId",
+    component: NodePage,
+    validateSearch: parseNodeSearch,
+  }),
   createRoute({
     getParentRoute: () => rootRoute,
     path: "/models",

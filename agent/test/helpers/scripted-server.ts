@@ -29,7 +29,15 @@ export const PROTOCOL_SDL = /* GraphQL */ `
     route: String, input: JSON!, runner: JSON!, timeoutMs: Int, leaseExpiresAt: DateTime!
   }
   type CancelJobCommand { commandId: String!, jobId: String!, attemptId: String!, reason: String!, graceMs: Int! }
-  union AgentCommand = HelloCommand | RunJobCommand | CancelJobCommand
+  type ConfigureEnvCommand { commandId: String!, env: JSON!, secrets: JSON!, unset: [String!]! }
+  type PrefetchRunnerCommand { commandId: String!, modelId: String!, modelVersionId: String!, runner: JSON! }
+  type RemoveRunnerCommand { commandId: String!, modelId: String!, modelVersionId: String!, runner: JSON! }
+  type RestartAgentCommand { commandId: String!, reason: String! }
+  type UpgradeAgentCommand { commandId: String!, bundleUrl: String!, sha256: String! }
+  type DrainCommand { commandId: String!, deadlineMs: Int }
+  type ResumeWorkCommand { commandId: String! }
+  union AgentCommand = HelloCommand | RunJobCommand | CancelJobCommand | ConfigureEnvCommand | PrefetchRunnerCommand
+    | RemoveRunnerCommand | RestartAgentCommand | UpgradeAgentCommand | DrainCommand | ResumeWorkCommand
 
   input GpuInput {
     index: Int!, uuid: String!, name: String!, memoryTotalMb: Int!, memoryUsedMb: Int!,

@@ -159,9 +159,17 @@ export class AgentGateway {
     }
     const tallyAll = (refs: AttemptRef[], verdicts: ReportVerdict[]) =>
       refs.forEach((ref, i) => tally(ref.attemptId, verdicts[i] ?? { ok: false, reason: "unknown attempt" }));
-    // Each kind is handled for all its items at once: the queue and the database see batches.
     const started = report.started ?? [];
-    if (started.length) tallyAll(started, await this.attempts.started(nodeId, started));
+    const completed = report.completed ?? [];
+    const failed = report.failed ?? [];
+    const session = this.sessions.get(nodeId);
+    for (const item of [...completed, ...failed]) session?.inflight.delete(item.attemptId);
+    // The agent has those slots free now: new work goes out while these results are recorded.
+    if (session && completed.length + failed.length > 0) this.dispatch(session);
+    // Starts and results go together, all of them at once (one fencing round trip, one commit);
+    // the batcher still writes each job's transitions in the order of R11. Logs meanwhile.
+    const lives = started.length + completed.length + failed.length > 0 ? this.attempts.report(nodeId, { started, completed, failed }) : null;
+    lives?.catch(() => undefined); // awaited below, after logs and progress
     if (report.logs?.length) {
       const verdicts = await this.attempts.logs(nodeId, report.logs);
       for (const [attemptId, verdict] of verdicts) tally(attemptId, verdict);
@@ -169,12 +177,12 @@ export class AgentGateway {
     for (const item of report.progress ?? []) {
       tally(item.attemptId, await this.attempts.progress(nodeId, item, item.progress, item.message ?? null));
     }
-    const session = this.sessions.get(nodeId);
-    const completed = report.completed ?? [];
-    const failed = report.failed ?? [];
-    for (const item of [...completed, ...failed]) session?.inflight.delete(item.attemptId);
-    if (completed.length) tallyAll(completed, await this.attempts.completed(nodeId, completed));
-    if (failed.length) tallyAll(failed, await this.attempts.failed(nodeId, failed));
+    if (lives) {
+      const verdicts = await lives;
+      tallyAll(started, verdicts.started);
+      tallyAll(completed, verdicts.completed);
+      tallyAll(failed, verdicts.failed);
+    }
     for (const ref of report.cancelled ?? []) {
       session?.inflight.delete(ref.attemptId);
       tally(ref.attemptId, await this.attempts.cancelledByAgent(nodeId, ref));

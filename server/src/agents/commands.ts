@@ -28,7 +28,7 @@ export type NodeCommand =
     }
   | { __typename: "PrefetchRunnerCommand"; commandId: string; modelId: string; modelVersionId: string; runner: unknown }
   | { __typename: "RemoveRunnerCommand"; commandId: string; modelId: string; modelVersionId: string; runner: unknown }
-  | { __typename: "RestartAgentCommand"; commandId: string; reason: string | null }
+  | { __typename: "RestartAgentCommand"; commandId: string; reason: string }
   | { __typename: "UpgradeAgentCommand"; commandId: string; bundleUrl: string; sha256: string }
   | { __typename: "DrainCommand"; commandId: string; deadlineMs: number | null }
   | { __typename: "ResumeWorkCommand"; commandId: string };

@@ -8,9 +8,10 @@ export interface SqlClient {
   /**
    * Runs one statement with `$1`-style parameters. Rows come back as Prisma's raw queries
    * return them: timestamps as Date (UTC), json/jsonb parsed, int4 as number, enums as strings.
-   * Never select int8 columns (pg returns strings, Prisma BigInts): cast them.
+   * Never select int8 columns (pg returns strings, Prisma BigInts): cast them. A `name` makes it a
+   * prepared statement on Postgres: parsed and planned once per connection, not on every call.
    */
-  query<Row extends object>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  query<Row extends object>(text: string, params?: readonly unknown[], name?: string): Promise<Row[]>;
   /**
    * Runs `work` in one transaction on one connection: its statements commit together, with one
    * WAL flush (on a slow disk the flush, not the statement, is what a commit costs). A thrown
@@ -20,7 +21,7 @@ export interface SqlClient {
   close(): Promise<void>;
 }
 
-export type SqlQuery = <Row extends object>(text: string, params?: readonly unknown[]) => Promise<Row[]>;
+export type SqlQuery = <Row extends object>(text: string, params?: readonly unknown[], name?: string) => Promise<Row[]>;
 
 /** Prisma stores DateTime as `timestamp(3)` holding UTC; pg would read it as local time. */
 const TIMESTAMP_OID = 1114;
@@ -39,16 +40,16 @@ export function pgSqlClient(connectionString: string, max = 4): SqlClient {
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
   return {
-    async query<Row extends object>(text: string, params: readonly unknown[] = []) {
-      return (await pool.query<Row>(text, [...params])).rows;
+    async query<Row extends object>(text: string, params: readonly unknown[] = [], name?: string) {
+      return (await pool.query<Row>({ text, values: [...params], ...(name ? { name } : {}) })).rows;
     },
     async transaction<T>(work: (query: SqlQuery) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query("BEGIN");
-        const result = await work(async <Row extends object>(text: string, params: readonly unknown[] = []) => {
-          return (await client.query<Row>(text, [...params])).rows;
+        const result = await work(async <Row extends object>(text: string, params: readonly unknown[] = [], name?: string) => {
+          return (await client.query<Row>({ text, values: [...params], ...(name ? { name } : {}) })).rows;
         });
         await client.query("COMMIT");
         return result;

@@ -114,8 +114,3 @@ export function parseRunPath(path: string): RunRoute | { error: string; status: 
 export function routeOf(subpath: readonly string[]): string | null {
   return subpath.length ? `/${subpath.join("/")}` : null;
 }
-
-/** Whether a job of `modelId` may be addressed under `appId` (the status path names the app). */
-export function appMatches(appId: string, modelId: string): boolean {
-  return appId === modelId;
-}

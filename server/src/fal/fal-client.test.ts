@@ -1,6 +1,6 @@
 import { ApiError, type QueueStatus, ValidationError } from "@fal-ai/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_KEY, ECHO, type FalHarness, sleep, startFalHarness } from "./fal-test-harness.js";
+import { ECHO, type FalHarness, sleep, startFalHarness } from "./fal-test-harness.js";
 
 // The official @fal-ai/client (1.10.1), unchanged, against the shim: its hosts are rewritten to
 // this server by requestMiddleware (fal-api.md §4.1). The runner is the scripted TestAgent.
@@ -219,6 +219,23 @@ describe("run and stream", () => {
     });
   });
 
+  it("run: a caller that goes away cancels its request (no runner works for nobody)", async () => {
+    const abort = new AbortController();
+    const before = new Set(h.runner.runs.keys());
+    const running = h.client().run(ECHO, { input: { prompt: "hold" }, abortSignal: abort.signal });
+    const requestId = await until(
+      () => [...h.runner.runs.keys()].find((id) => !before.has(id)),
+      "the run to reach the runner",
+    );
+    await h.runner.waitForHold(requestId);
+    abort.abort();
+    await expect(running).rejects.toThrow();
+    for (let i = 0; i < 100 && (await h.server.services.jobs.get(requestId)).status !== "CANCELLED"; i++)
+      await sleep(20);
+    expect((await h.server.services.jobs.get(requestId)).status).toBe("CANCELLED");
+    await h.agent.waitForCommand((c) => c.__typename === "CancelJobCommand" && c.jobId === requestId);
+  });
+
   it("stream: progress events while it runs, the last event is the whole output", async () => {
     const stream = await h.client().stream(ECHO, { input: { prompt: "flow", steps: 3 } });
     const events: unknown[] = [];
@@ -284,6 +301,5 @@ describe("errors", () => {
     });
     expect(reply.status).toBe(400);
     expect(await reply.json()).toMatchObject({ detail: expect.stringMatching(/x-fal-queue-priority/) });
-    expect(API_KEY).toBe("test-key");
   });
 });

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Principal } from "../auth/permissions.js";
+import type { Permission, Principal } from "../auth/permissions.js";
 import { type AppRef, parseQueuePath, parseRunPath } from "./app-path.js";
-import { FAL_KEY_PERMISSIONS } from "./fal-auth.js";
 import type { FalCall, FalDeps, FalWebhooks } from "./fal-context.js";
 import { FalHttpError, replyForError } from "./fal-errors.js";
 import { originOf, sendJson } from "./http-io.js";
@@ -9,6 +8,9 @@ import { handleQueueRoute } from "./queue-routes.js";
 import { header } from "./request-options.js";
 import { handleRunRoute } from "./run-routes.js";
 import { CLIENT_TOKEN_KIND, handleCdnRoute, handleRestRoute, serveFile } from "./storage-routes.js";
+
+/** A client token (minted by a key with jobs:submit) only calls apps: submit, follow, cancel its requests. */
+const CLIENT_TOKEN_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(["jobs:submit", "jobs:read", "jobs:cancel"]);
 
 /**
  * The fal-compatible REST shim, mounted at /fal/ on the server's port:
@@ -99,7 +101,7 @@ async function authenticate(
     const alias = app?.appId.split("/").pop();
     if (!claims || !app || (apps.length > 0 && !apps.includes(app.appId) && !apps.includes(alias ?? ""))) return null;
     const sub = String(claims.sub).replace(/^key:/, "");
-    return { kind: "apiKey", id: sub, name: "client token", ownerId: sub, permissions: FAL_KEY_PERMISSIONS };
+    return { kind: "apiKey", id: sub, name: "client token", ownerId: sub, permissions: CLIENT_TOKEN_PERMISSIONS };
   }
   return deps.authenticate(header(req.headers, "authorization"));
 }

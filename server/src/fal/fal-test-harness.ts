@@ -3,7 +3,7 @@ import { createFalClient, type FalClient } from "@fal-ai/client";
 import type { RunningServer } from "../main.js";
 import { createTestModel, registerNode } from "../testing/fixtures.js";
 import { type AttemptRef, type Command, TestAgent } from "../testing/test-agent.js";
-import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
+import { TEST_API_KEY, createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 /**
  * A server with the fal shim on real Postgres and Redis, the models the tests call, and a
@@ -13,7 +13,8 @@ import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-en
  *   Model acme/files downloads every URL in its input and answers with their sizes and hashes.
  */
 
-export const API_KEY = "test-key";
+/** The bootstrap admin key every test server has: fal callers use the platform's API keys. */
+export const API_KEY = TEST_API_KEY;
 export const ECHO = "acme/echo";
 export const FILES = "acme/files";
 
@@ -135,8 +136,11 @@ export interface FalHarness {
   server: RunningServer;
   agent: TestAgent;
   runner: ScriptedRunner;
-  /** The official client, its hosts rewritten to this server (fal-api.md §4.1). */
-  client(credentials?: string): FalClient;
+  /**
+   * The official client, its hosts rewritten to this server (fal-api.md §4.1) by requestMiddleware,
+   * or by a custom fetch (which also covers the calls that bypass the middleware).
+   */
+  client(credentials?: string, via?: "middleware" | "fetch"): FalClient;
   /** A plain fetch against the shim, with the API key. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   pause(modelId?: string): Promise<void>;
@@ -146,7 +150,7 @@ export interface FalHarness {
 
 export async function startFalHarness(overrides: Record<string, string> = {}): Promise<FalHarness> {
   const env = await createTestEnv();
-  const server = await startTestServer(env, { FAL_API_KEYS: API_KEY, ...overrides });
+  const server = await startTestServer(env, overrides);
   await createTestModel(server, ECHO, { maxAttempts: 2 });
   await createTestModel(server, FILES, { inputSchema: { type: "object" } });
   const { nodeToken } = await registerNode(server, "fal-test-node");
@@ -170,11 +174,13 @@ export async function startFalHarness(overrides: Record<string, string> = {}): P
     server,
     agent,
     runner,
-    client: (credentials = API_KEY) =>
+    client: (credentials = API_KEY, via = "middleware") =>
       createFalClient({
         credentials,
         suppressLocalCredentialsWarning: true,
-        requestMiddleware: async (request) => ({ ...request, url: rewrite(request.url) }),
+        ...(via === "middleware"
+          ? { requestMiddleware: async (request) => ({ ...request, url: rewrite(request.url) }) }
+          : { fetch: (input, init) => globalThis.fetch(rewrite(String(input)), init) }),
       }),
     fetch: (path, init = {}) =>
       fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Key ${API_KEY}`, ...(init.headers ?? {}) } }),

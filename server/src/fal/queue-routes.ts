@@ -1,7 +1,7 @@
 import { DomainError } from "../errors.js";
 import { topics } from "../events/event-bus.js";
 import type { Job } from "../generated/prisma/client.js";
-import { InvalidCursorError, type JobStatusView } from "../jobs/job-queries.js";
+import { InvalidCursorError, type JobPage, type JobStatusView } from "../jobs/job-queries.js";
 import type { JobStatus } from "../jobs/state-machine.js";
 import { type AppRef, type QueueRoute, routeOf } from "./app-path.js";
 import { actor, type FalCall, type FalDeps, queueBase, requirePermission } from "./fal-context.js";
@@ -121,9 +121,13 @@ async function status(deps: FalDeps, call: FalCall, app: AppRef, requestId: stri
   sendJson(call.res, falStatus === "COMPLETED" ? 200 : 202, body, requestIdHeader(job.id));
 }
 
-/** Re-reads at most this often while events pour in (queue changes of busy models). */
+/** Re-reads at most this often while events pour in. */
 const STREAM_MIN_GAP_MS = 100;
-const STREAM_TICK_MS = 1_000;
+/**
+ * Queue positions change with every job of the model; rather than waking every stream on every
+ * queue event, a waiting stream re-reads on this tick (so positions are at most this stale).
+ */
+const STREAM_TICK_MS = 500;
 
 /**
  * SSE: one status event per change, each carrying only the log lines that are new since the
@@ -136,7 +140,7 @@ async function statusStream(deps: FalDeps, call: FalCall, app: AppRef, requestId
   if (!first) throw notFoundReply(requestId);
   const signal = new ChangeSignal(
     deps.events,
-    [topics.jobUpdated(requestId), topics.queueUpdated, ...(withLogs ? [topics.jobLogs(requestId)] : [])],
+    [topics.jobUpdated(requestId), ...(withLogs ? [topics.jobLogs(requestId)] : [])],
     STREAM_TICK_MS,
   );
   const sse = openSse(call.res, requestIdHeader(requestId));
@@ -245,7 +249,7 @@ async function list(deps: FalDeps, call: FalCall, app: AppRef): Promise<void> {
   const limit = params.has("limit") ? Number(params.get("limit")) : undefined;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
     throw FalHttpError.detail(400, "limit must be a positive whole number");
-  let page: Awaited<ReturnType<FalDeps["queries"]["listByModel"]>>;
+  let page: JobPage;
   try {
     page = await deps.queries.listByModel(app.appId, { limit, cursor: params.get("cursor"), statuses });
   } catch (error) {

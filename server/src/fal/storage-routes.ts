@@ -116,6 +116,9 @@ export async function serveFile(deps: FalDeps, req: IncomingMessage, res: Server
     "content-type": stored.contentType,
     "content-length": stored.sizeBytes,
     "cache-control": "public, max-age=31536000, immutable",
+    // Uploads are anyone's bytes on our origin: never let a browser run them (no stored XSS).
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox",
   });
   if (req.method === "HEAD") {
     stored.body.destroy();

@@ -8,7 +8,9 @@ import type { ArtifactService } from "../artifacts/artifact-service.js";
 import type { EventBus } from "../events/event-bus.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { ModelService } from "../models/model-service.js";
+import type { NodeCommands } from "../nodes/node-commands.js";
 import type { NodeService } from "../nodes/node-service.js";
+import type { ProvisioningService } from "../provisioning/provisioning-service.js";
 import type { QueueService } from "../queues/queue-service.js";
 import type { WebhookService } from "../webhooks/webhook-service.js";
 
@@ -19,6 +21,8 @@ export interface Services {
   jobs: JobService;
   models: ModelService;
   nodes: NodeService;
+  nodeCommands: NodeCommands;
+  provisioning: ProvisioningService;
   queues: QueueService;
   agents: AgentGateway;
   artifacts: ArtifactService;

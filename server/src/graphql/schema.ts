@@ -8,6 +8,7 @@ import "./types/artifacts.js";
 import "./types/jobs.js";
 import "./types/models.js";
 import "./types/nodes.js";
+import "./types/provisioning.js";
 import "./types/queues.js";
 import "./types/webhooks.js";
 

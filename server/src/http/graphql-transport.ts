@@ -14,7 +14,7 @@ import type { Node } from "../generated/prisma/client.js";
 import type { GraphQLContext, Services } from "../graphql/context.js";
 import { limitRules, type QueryLimits } from "../graphql/limits.js";
 import { auditPlugin } from "./audit-plugin.js";
-import { authenticate } from "./request-auth.js";
+import { authenticate, cookieValue, SESSION_COOKIE } from "./request-auth.js";
 import { subscriptionAuthPlugin } from "./subscription-auth-plugin.js";
 
 export interface GraphQLTransportOptions {
@@ -119,7 +119,15 @@ export function createGraphQLTransport(opts: GraphQLTransportOptions) {
         });
       } catch (error) {
         if (error instanceof DomainError) {
-          throw createGraphQLError(error.message, { extensions: { code: error.code, http: { status: 401 } } });
+          // A session cookie that stopped working is cleared: a browser that kept it could not log in again.
+          const staleSession =
+            !request.headers.get("authorization") && !!cookieValue(request.headers.get("cookie"), SESSION_COOKIE);
+          const headers = staleSession
+            ? { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` }
+            : undefined;
+          throw createGraphQLError(error.message, {
+            extensions: { code: error.code, http: { status: 401, ...(headers ? { headers } : {}) } },
+          });
         }
         throw error;
       }

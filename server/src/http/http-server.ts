@@ -7,6 +7,9 @@ export interface HealthChecks {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Paths the APIs own: the admin console never answers them, even when their route is not configured. */
+const API_PATHS = /^\/(graphql|healthz|readyz)$|^\/(artifacts|fal|\.well-known)\//;
+
 export interface ExtraRoutes {
   /** Paths under /artifacts/ (see artifact-routes.ts). */
   artifacts?: Handler;
@@ -14,9 +17,11 @@ export interface ExtraRoutes {
   fal?: Handler;
   /** The JWKS that verifies our webhook signatures, at /.well-known/jwks.json. */
   jwks?: Handler;
+  /** The built admin console (see admin-static.ts): GET and HEAD of every path no API owns. */
+  admin?: Handler;
 }
 
-/** The one HTTP server: health probes, artifacts, then GraphQL (and later the fal shim and the admin). */
+/** The one HTTP server: health probes, artifacts, the fal shim, GraphQL, and the admin console for every other GET. */
 export function createHttpServer(
   graphql: Handler,
   health: HealthChecks,
@@ -28,7 +33,8 @@ export function createHttpServer(
     if (path === "/graphql" && req.method === "POST") {
       // The body limit is checked before anything reads it; a body of unknown length is refused.
       const length = Number(req.headers["content-length"]);
-      if (req.headers["content-length"] === undefined) return graphqlError(res, 411, "LENGTH_REQUIRED", "send a Content-Length");
+      if (req.headers["content-length"] === undefined)
+        return graphqlError(res, 411, "LENGTH_REQUIRED", "send a Content-Length");
       if (!Number.isFinite(length) || length > limits.maxGraphQLBodyBytes) {
         return graphqlError(res, 413, "PAYLOAD_TOO_LARGE", `request body is over ${limits.maxGraphQLBodyBytes} bytes`);
       }
@@ -44,6 +50,8 @@ export function createHttpServer(
       );
       return;
     }
+    if (routes.admin && (req.method === "GET" || req.method === "HEAD") && !API_PATHS.test(path))
+      return routes.admin(req, res);
     graphql(req, res);
   });
 }

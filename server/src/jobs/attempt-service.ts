@@ -43,6 +43,25 @@ export interface Failure {
 
 export type ReportVerdict = { ok: true } | { ok: false; reason: string };
 
+/** The attempt reports of one agentReport that change jobs' states. */
+export interface AttemptReports {
+  started: AttemptRef[];
+  completed: (AttemptRef & { output: unknown })[];
+  failed: (AttemptRef & Failure)[];
+}
+
+export interface AttemptVerdicts {
+  started: ReportVerdict[];
+  completed: ReportVerdict[];
+  failed: ReportVerdict[];
+}
+
+interface Checked {
+  verdict: ReportVerdict;
+  /** The attempt number Redis holds (0 when it holds none). */
+  attempt: number;
+}
+
 /** Where assign sends its results: the agent's command stream, through the gateway. */
 export interface Dispatch {
   /** Give the agent these attempts to run. */
@@ -123,7 +142,7 @@ export class AttemptService {
   }
 
   /** The fencing verdicts, with the attempt number of each attempt that passed. */
-  private check(nodeId: string, refs: AttemptRef[]): Promise<{ verdict: ReportVerdict; attempt: number }[]> {
+  private check(nodeId: string, refs: AttemptRef[]): Promise<Checked[]> {
     return Promise.all(
       refs.map(async (ref) => {
         const held = await this.queue.get(ref.jobId);
@@ -136,19 +155,6 @@ export class AttemptService {
                 ? { ok: false, reason: "attempt is held by another node" }
                 : { ok: true };
         return { verdict, attempt: held?.attempts ?? 0 };
-      }),
-    );
-  }
-
-  /** The runners accepted their inputs: ASSIGNED → RUNNING, one batched write for the lot. */
-  async started(nodeId: string, refs: AttemptRef[]): Promise<ReportVerdict[]> {
-    const checked = await this.check(nodeId, refs);
-    return Promise.all(
-      refs.map(async (ref, i): Promise<ReportVerdict> => {
-        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
-        if (!verdict.ok) return this.reject(ref, "start", verdict.reason, nodeId);
-        await this.record(nodeId, attempt, { trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor: `node:${nodeId}` });
-        return verdict;
       }),
     );
   }
@@ -179,51 +185,60 @@ export class AttemptService {
     return { ok: true };
   }
 
-  /** Results: the queue lets each job go (fenced), then one batched write records them all. */
-  async completed(nodeId: string, items: (AttemptRef & { output: unknown })[]): Promise<ReportVerdict[]> {
-    const checked = await this.check(nodeId, items);
+  /**
+   * What an agent reports about its attempts' lives (R11, R12): runners that started, results
+   * and failures. Redis decides first, for all of them at once: one round trip checks the
+   * fencing, one lets finished jobs go (or schedules their retry). Then every transition of the
+   * report goes to the batcher together, starts before results, so one commit records them all.
+   */
+  async report(nodeId: string, items: AttemptReports): Promise<AttemptVerdicts> {
+    const { started, completed, failed } = items;
+    const checked = await this.check(nodeId, [...started, ...completed, ...failed]);
+    const checkOf = (list: number, i: number) =>
+      checked[(list > 0 ? started.length : 0) + (list > 1 ? completed.length : 0) + i] as Checked;
     const now = this.clock.now();
-    const results = await Promise.all(
-      items.map(async (item, i): Promise<ReportVerdict> => {
-        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
-        if (!verdict.ok) return this.reject(item, "complete", verdict.reason, nodeId);
-        if ((await this.queue.finish(item, now)) === "stale") return this.reject(item, "complete", "attempt was superseded", nodeId);
-        await this.record(nodeId, attempt, {
-          trigger: "succeed",
-          jobId: item.jobId,
-          attemptId: item.attemptId,
-          actor: `node:${nodeId}`,
-          output: item.output,
-          retentionMs: this.config.resultRetentionMs,
-        });
-        return verdict;
-      }),
-    );
-    if (results.some((result) => result.ok)) this.events.publish(topics.queueUpdated, { jobIds: items.map((item) => item.jobId) });
+    const [finished, decided] = await Promise.all([
+      Promise.all(completed.map((item, i) => (checkOf(1, i).verdict.ok ? this.queue.finish(item, now) : null))),
+      Promise.all(failed.map((item, i) => (checkOf(2, i).verdict.ok ? this.decideFailure(item, now) : null))),
+    ]);
+    const actor = `node:${nodeId}`;
+    const startVerdicts = started.map((ref, i) => {
+      const { verdict, attempt } = checkOf(0, i);
+      if (!verdict.ok) return this.reject(ref, "start", verdict.reason, nodeId);
+      return this.record(nodeId, attempt, { trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor }).then(() => verdict);
+    });
+    const completedVerdicts = completed.map((item, i) => {
+      const { verdict, attempt } = checkOf(1, i);
+      if (!verdict.ok) return this.reject(item, "complete", verdict.reason, nodeId);
+      if (finished[i] === "stale") return this.reject(item, "complete", "attempt was superseded", nodeId);
+      const { jobId, attemptId, output } = item;
+      const succeed = { trigger: "succeed", jobId, attemptId, actor, output, retentionMs: this.config.resultRetentionMs } as const;
+      return this.record(nodeId, attempt, succeed).then(() => verdict);
+    });
+    const failedVerdicts = failed.map((item, i) => {
+      const { verdict, attempt } = checkOf(2, i);
+      if (!verdict.ok) return this.reject(item, "fail", verdict.reason, nodeId);
+      const decision = decided[i];
+      if (decision === "stale" || !decision) return this.reject(item, "fail", "attempt was superseded", nodeId);
+      const ending = this.endOf(item, decision === "retry" ? "retry" : "fail", "FAILED", item, actor);
+      return this.record(nodeId, attempt, ending).then(() => verdict);
+    });
+    const all = await Promise.all([...startVerdicts, ...completedVerdicts, ...failedVerdicts]);
+    const results = {
+      started: all.slice(0, started.length),
+      completed: all.slice(started.length, started.length + completed.length),
+      failed: all.slice(started.length + completed.length),
+    };
+    if ([...results.completed, ...results.failed].some((verdict) => verdict.ok)) {
+      this.events.publish(topics.queueUpdated, { jobIds: [...completed, ...failed].map((item) => item.jobId) });
+    }
     return results;
   }
 
-  async failed(nodeId: string, items: (AttemptRef & Failure)[]): Promise<ReportVerdict[]> {
-    const checked = await this.check(nodeId, items);
-    const now = this.clock.now();
-    let retried = false;
-    const results = await Promise.all(
-      items.map(async (item, i): Promise<ReportVerdict> => {
-        const { verdict, attempt } = checked[i] as { verdict: ReportVerdict; attempt: number };
-        if (!verdict.ok) return this.reject(item, "fail", verdict.reason, nodeId);
-        const decision = item.retryable
-          ? await this.queue.retry(item, now, this.backoff())
-          : (await this.queue.finish(item, now)) === "ok"
-            ? "exhausted"
-            : "stale";
-        if (decision === "stale") return this.reject(item, "fail", "attempt was superseded", nodeId);
-        retried ||= decision === "retry";
-        await this.record(nodeId, attempt, this.endOf(item, decision === "retry" ? "retry" : "fail", "FAILED", item, `node:${nodeId}`));
-        return verdict;
-      }),
-    );
-    if (retried) this.events.publish(topics.queueUpdated, { jobIds: items.map((item) => item.jobId) });
-    return results;
+  /** A failed attempt: another try after a backoff, or the end when it may not or cannot retry. */
+  private async decideFailure(ref: AttemptRef & Failure, now: number): Promise<"retry" | "exhausted" | "stale"> {
+    if (ref.retryable) return this.queue.retry(ref, now, this.backoff());
+    return (await this.queue.finish(ref, now)) === "ok" ? "exhausted" : "stale";
   }
 
   /** A step of a command the agent carried out (cancel: received, sigterm, sigkill, stopped…), kept on the job. */

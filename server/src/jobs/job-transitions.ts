@@ -55,7 +55,7 @@ export class JobTransitions {
   /** Inserts new jobs with their submit events in one statement; returns the rows (not yet published). */
   async insertSubmitted(rows: Prisma.JobCreateManyInput[]): Promise<Job[]> {
     const input = rows.map((row, ord) => ({ ...row, ord }));
-    const inserted = await this.sql.query<Record<string, unknown>>(INSERT_SUBMITTED, [JSON.stringify(input)]);
+    const inserted = await this.sql.query<Record<string, unknown>>(INSERT_SUBMITTED, [JSON.stringify(input)], "vyvo_insert_submitted");
     return inserted.map(jobOf);
   }
 

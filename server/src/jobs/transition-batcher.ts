@@ -40,42 +40,72 @@ const MAX_BATCH = 1_000;
 const DEADLOCK = "40P01";
 
 /**
- * A write-behind queue for job transitions. Whatever is asked for while a write is in flight
+ * A write-behind queue for job transitions. Whatever is asked for while writes are in flight
  * goes out together in the next one: one transaction, one statement per trigger, whatever the
- * number of jobs.
+ * number of jobs. Up to `maxInFlight` writes run at once, on disjoint sets of jobs, so that one
+ * write's commit (its WAL flush) overlaps the next one's work.
  *
- * Order: one write at a time, and two transitions of the same job in one batch go to
- * successive statements, so every job's transitions are written, and published, in the order
- * they were asked for. Each caller's promise settles once its batch committed, after the new
- * state was published.
+ * Order: a job with a write in flight waits for it before its next transition is written, and
+ * two transitions of the same job in one batch go to successive statements, so every job's
+ * transitions are written, and published, in the order they were asked for. Each caller's
+ * promise settles once its batch committed, after the new state was published.
  */
 export class TransitionBatcher {
   private pending: Pending[] = [];
-  private writing = false;
+  private inFlight = 0;
+  /** Jobs with a write in flight. */
+  private readonly busy = new Set<string>();
+  private scheduled = false;
   private readonly statements = new Map<BatchedTrigger, string>();
 
   constructor(
     private readonly sql: SqlClient,
     private readonly now: () => number,
     private readonly published: (job: Job) => void,
+    private readonly maxInFlight = 2,
   ) {}
 
   apply(transition: BatchedTransition): Promise<BatchedOutcome> {
     return new Promise((resolve, reject) => {
       this.pending.push({ transition, resolve, reject });
-      if (this.writing) return;
-      this.writing = true;
-      // Wait for the rest of this turn of the event loop: concurrent reports join the batch.
-      setImmediate(() => void this.drain());
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending.length > 0) await this.write(this.pending.splice(0, MAX_BATCH));
-    } finally {
-      this.writing = false;
+  /** Starts a write once the rest of this turn of the event loop has added what it has to add. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startWrite();
+    });
+  }
+
+  private startWrite(): void {
+    if (this.inFlight >= this.maxInFlight) return;
+    // Everything pending except what must wait for a write in flight (and what comes after it).
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    const waiting = new Set<string>();
+    for (const item of this.pending) {
+      const jobId = item.transition.jobId;
+      if (batch.length < MAX_BATCH && !this.busy.has(jobId) && !waiting.has(jobId)) batch.push(item);
+      else {
+        rest.push(item);
+        waiting.add(jobId);
+      }
     }
+    this.pending = rest;
+    if (batch.length === 0) return;
+    this.inFlight++;
+    for (const item of batch) this.busy.add(item.transition.jobId);
+    void this.write(batch).finally(() => {
+      this.inFlight--;
+      for (const item of batch) this.busy.delete(item.transition.jobId);
+      this.schedule();
+    });
+    this.schedule();
   }
 
   /** One transaction for the whole batch: one commit, one WAL flush, however many statements. */
@@ -106,12 +136,16 @@ export class TransitionBatcher {
     const statements = groups.map((group) => ({
       text: this.statement(group.trigger),
       params: [JSON.stringify(group.items.map((item, ord) => inputRow(item.transition, ord))), at],
+      name: `vyvo_transition_${group.trigger}`,
     }));
     for (let tries = 1; ; tries++) {
       try {
+        const [only] = statements;
+        // One statement is a transaction of its own: no BEGIN and COMMIT round trips.
+        if (only && statements.length === 1) return [await this.sql.query(only.text, only.params, only.name)];
         return await this.sql.transaction(async (query) => {
           const results: Record<string, unknown>[][] = [];
-          for (const { text, params } of statements) results.push(await query<Record<string, unknown>>(text, params));
+          for (const { text, params, name } of statements) results.push(await query<Record<string, unknown>>(text, params, name));
           return results;
         });
       } catch (error) {

@@ -3,7 +3,17 @@
 // guard with the state machine, update the jobs, write their attempts, append their events.
 // One statement is one implicit transaction, so a batch commits (or fails) as a whole, with
 // no BEGIN/COMMIT round trips. The text is built once per trigger from the transition table.
+import { Prisma } from "../generated/prisma/client.js";
 import { type JobStatus, isTerminal, sourcesOf, targetOf } from "./state-machine.js";
+
+/**
+ * The Job columns the statements return, named one by one (from the generated client, so they
+ * follow the schema): a prepared `RETURNING *` would fail once a migration adds a column.
+ */
+const jobColumns = (table: string) =>
+  Object.values(Prisma.JobScalarFieldEnum)
+    .map((column) => `${table}."${column}"`)
+    .join(", ");
 
 /** The triggers written in batches; the others go through JobTransitions.apply. */
 export const BATCHED_TRIGGERS = ["assign", "start", "succeed", "fail", "retry", "requeue"] as const;
@@ -101,7 +111,7 @@ export function transitionStatement(trigger: BatchedTrigger): string {
 ), updated AS (
   UPDATE "Job" j SET ${set.join(", ")}
   FROM locked l WHERE j."id" = l."id"
-  RETURNING j.*, l.from_status AS "_from", l.ord AS "_ord", l.cause AS "_cause", l.actor AS "_actor", l.detail AS "_detail"${CARRIED[trigger].map((c) => `, ${c}`).join("")}
+  RETURNING ${jobColumns("j")}, l.from_status AS "_from", l.ord AS "_ord", l.cause AS "_cause", l.actor AS "_actor", l.detail AS "_detail"${CARRIED[trigger].map((c) => `, ${c}`).join("")}
 )${attempt ? `, attempt AS (\n  ${attempt}\n)` : ""}, event AS (
   INSERT INTO "JobEvent" ("jobId", "attemptId", "type", "fromStatus", "toStatus", "cause", "actor", "detail", "at")
   SELECT u."id", u."currentAttemptId", '${trigger}', u."_from", '${to}', u."_cause", u."_actor", u."_detail", ${AT}
@@ -126,7 +136,7 @@ export const INSERT_SUBMITTED = `WITH input AS (
   SELECT "id", "modelId", "modelVersionId", 'QUEUED', "priority", "input", "route", "idempotencyKey",
     "maxAttempts", "startDeadlineAt", "timeoutMs", "submittedBy", "createdAt", "createdAt"
   FROM input ORDER BY ord
-  RETURNING *
+  RETURNING ${jobColumns(`"Job"`)}
 ), event AS (
   INSERT INTO "JobEvent" ("jobId", "type", "toStatus", "actor", "at")
   SELECT i."id", 'submit', 'QUEUED', i."submittedBy", i."createdAt" FROM input i ORDER BY i.ord

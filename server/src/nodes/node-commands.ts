@@ -104,7 +104,8 @@ export class NodeCommands {
   }
 
   restartAgent(nodeId: string, reason: string | null, actor: string): Promise<CommandReceipt> {
-    return this.send(nodeId, { __typename: "RestartAgentCommand", commandId: randomUUID(), reason }, actor, { reason });
+    const why = reason?.trim() || "asked by an operator";
+    return this.send(nodeId, { __typename: "RestartAgentCommand", commandId: randomUUID(), reason: why }, actor, { reason: why });
   }
 
   upgradeAgent(nodeId: string, bundleUrl: string, sha256: string, actor: string): Promise<CommandReceipt> {

@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { AgentCommand } from "../agents/commands.js";
 import type { EventBus } from "../events/event-bus.js";
 import { topics } from "../events/event-bus.js";
-import type { AttemptService } from "../jobs/attempt-service.js";
-import type { QueuePort } from "../queue/port.js";
+import type { Failure, ReportVerdict } from "../jobs/attempt-service.js";
+import type { AttemptRef, QueuePort } from "../queue/port.js";
+
+/** Ends attempts as the node's retryable failures (the attempt service's fenced path; main.ts wires it). */
+export type FailAttempts = (nodeId: string, items: (AttemptRef & Failure)[]) => Promise<ReportVerdict[]>;
 
 /** Why a node's attempts go back to the queue (the job's event log shows `cause`). */
 export interface ReleaseReason {
@@ -15,14 +18,14 @@ export interface ReleaseReason {
 }
 
 /**
- * Gives back the attempts a node holds: each goes through the queue's fenced retry (attempts.failed,
- * retryable), so whoever acts first wins and the lease reaper, another replica or a late report of
+ * Gives back the attempts a node holds: each goes through the queue's fenced retry (a retryable
+ * failure of the attempt), so whoever acts first wins and the lease reaper, another replica or a late report of
  * the agent finds the attempt superseded instead of requeueing it twice.
  */
 export class NodeWork {
   constructor(
     private readonly queue: QueuePort,
-    private readonly attempts: Pick<AttemptService, "failed">,
+    private readonly failAttempts: FailAttempts,
     private readonly events: EventBus,
   ) {}
 
@@ -30,7 +33,7 @@ export class NodeWork {
     const held = await this.queue.leasedBy(nodeId);
     if (held.length === 0) return 0;
     const failure = { error: reason.error, errorType: reason.errorType, cause: reason.cause, retryable: true };
-    const verdicts = await this.attempts.failed(
+    const verdicts = await this.failAttempts(
       nodeId,
       held.map((ref) => ({ jobId: ref.jobId, attemptId: ref.attemptId, ...failure })),
     );

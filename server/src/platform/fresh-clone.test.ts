@@ -39,7 +39,9 @@ it("npm ci && npm start on a fresh clone comes up, and the printed command compl
   platform = started;
   started.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   started.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(async () => output.includes("Ctrl-C stops"), 120_000, `npm start to come up:\n${output}`);
+  await waitFor(async () => output.includes("Ctrl-C stops"), 180_000, "npm start to come up").catch((error: Error) => {
+    throw new Error(`${error.message}; it printed:\n${output}`);
+  });
 
   const [submit, follow] = [...output.matchAll(/^ {4}(curl .+)$/gm)].map((m) => m[1] as string);
   expect(submit).toBeDefined();

@@ -75,6 +75,9 @@ function commandName(name: ScriptName): string {
 }
 
 type ScriptArg = string | number;
+
+/** Jobs per enqueue script run. */
+const ENQUEUE_CHUNK = 100;
 type ScriptCommand = (...args: ScriptArg[]) => unknown;
 
 export interface RedisQueueOptions {
@@ -133,19 +136,24 @@ export class RedisQueue implements QueuePort {
   }
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
-    return parseEnqueueReply(await this.#run(this.#redis, "enqueue", enqueueArgs(input)));
+    const [result] = parseEnqueueReplies(await this.#run(this.#redis, "enqueue", enqueueArgs(input)));
+    if (!result) throw new Error("RedisQueue: empty enqueue reply");
+    return result;
   }
 
-  /** One pipeline, one round trip; each job is still its own atomic script. */
+  /** Many jobs per script run (a batch submit is one or a few runs), in one round trip. */
   async enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
     if (inputs.length === 0) return [];
     const argLists = inputs.map(enqueueArgs);
     const pipeline = this.#redis.pipeline();
-    for (const args of argLists) this.#run(pipeline, "enqueue", args);
+    // Chunks keep each script run short: Redis serves nobody else while one runs.
+    for (let first = 0; first < argLists.length; first += ENQUEUE_CHUNK) {
+      this.#run(pipeline, "enqueue", argLists.slice(first, first + ENQUEUE_CHUNK).flat());
+    }
     const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, reply]) => {
+    return replies.flatMap(([error, reply]) => {
       if (error) throw error;
-      return parseEnqueueReply(reply);
+      return parseEnqueueReplies(reply);
     });
   }
 
@@ -364,10 +372,17 @@ function enqueueArgs(input: EnqueueInput): ScriptArg[] {
   ];
 }
 
-function parseEnqueueReply(reply: unknown): EnqueueResult {
-  const [status, jobId] = asStrings(reply);
-  if ((status === "enqueued" || status === "duplicate") && jobId !== undefined) return { status, jobId };
-  throw new Error(`RedisQueue: unexpected enqueue reply ${JSON.stringify(reply)}`);
+function parseEnqueueReplies(reply: unknown): EnqueueResult[] {
+  const flat = asStrings(reply);
+  const results: EnqueueResult[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [status, jobId] = [flat[i], flat[i + 1]];
+    if ((status !== "enqueued" && status !== "duplicate") || jobId === undefined) {
+      throw new Error(`RedisQueue: unexpected enqueue reply ${JSON.stringify(reply)}`);
+    }
+    results.push({ status, jobId });
+  }
+  return results;
 }
 
 function hashToJob(jobId: string, hash: Record<string, string>): QueuedJob {

@@ -14,6 +14,9 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  fragment NodeFields on Node {\n    id\n    name\n    state\n    address\n    pool\n    labels\n    capacity\n    freeSlots\n    cordoned\n    schedulable\n    connected\n    agentVersion\n    lastHeartbeatAt\n    drainDeadlineAt\n    removedAt\n    createdAt\n    gpus {\n      index\n      uuid\n      name\n      memoryTotalMb\n      memoryUsedMb\n      utilizationPct\n      temperatureC\n      powerW\n    }\n  }\n": typeof types.NodeFieldsFragmentDoc,
+    "\n  query Nodes($first: Int) {\n    nodes(first: $first) {\n      edges {\n        node {\n          ...NodeFields\n          sshHost {\n            address\n          }\n        }\n      }\n    }\n  }\n": typeof types.NodesDocument,
+    "\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.NodeUpdatedDocument,
     "\n  fragment QueueFields on Queue {\n    modelId\n    depth\n    running\n    delayed\n    paused\n    oldestEnqueuedAt\n    oldestWaitMs\n  }\n": typeof types.QueueFieldsFragmentDoc,
     "\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n": typeof types.QueueUpdatedDocument,
     "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.CreateEnrollmentTokenDocument,
@@ -28,12 +31,25 @@ type Documents = {
     "\n  subscription JobRowUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobRowFields\n    }\n  }\n": typeof types.JobRowUpdatedDocument,
     "\n  query ModelsForFilter {\n    models {\n      id\n    }\n  }\n": typeof types.ModelsForFilterDocument,
     "\n  query Models {\n    models {\n      id\n      name\n      description\n      createdAt\n      versions {\n        id\n        version\n        createdAt\n        gpuCount\n        gpuMemoryMb\n        timeoutMs\n        maxAttempts\n        inputSchema\n        runner\n      }\n    }\n  }\n": typeof types.ModelsDocument,
-    "\n  query Nodes {\n    nodes {\n      id\n      name\n      state\n      pool\n      labels\n      capacity\n      gpus\n      agentVersion\n      lastHeartbeatAt\n      connected\n      createdAt\n    }\n  }\n": typeof types.NodesDocument,
+    "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.CordonNodeDocument,
+    "\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.UncordonNodeDocument,
+    "\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n": typeof types.DrainNodeDocument,
+    "\n  mutation RemoveNode($id: ID!) {\n    removeNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.RemoveNodeDocument,
+    "\n  mutation ProvisionNode($id: ID!) {\n    provisionNode(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.ProvisionNodeDocument,
+    "\n  mutation ReprovisionNode($id: ID!) {\n    reprovisionNode(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.ReprovisionNodeDocument,
+    "\n  query NodeDetail($id: ID!) {\n    node(id: $id) {\n      ...NodeFields\n      runners {\n        modelVersionId\n        state\n        runs\n        pid\n      }\n      sshHost {\n        address\n        port\n        user\n        installDir\n        hostKeyFingerprint\n        offeredHostKeyFingerprint\n      }\n      provisioningRuns(last: 10) {\n        id\n        status\n        actor\n        error\n        tries\n        startedAt\n        finishedAt\n      }\n      events(last: 50) {\n        id\n        type\n        fromState\n        toState\n        message\n        actor\n        at\n      }\n    }\n  }\n": typeof types.NodeDetailDocument,
+    "\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n": typeof types.NodeEventsDocument,
+    "\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n": typeof types.SetNodeLabelsDocument,
+    "\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n": typeof types.RestartAgentDocument,
     "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": typeof types.OverviewJobsDocument,
+    "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n": typeof types.ProvisioningLogsDocument,
+    "\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.RetryProvisioningRunDocument,
+    "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n": typeof types.ConfirmHostKeyDocument,
     "\n  query Queues {\n    queues {\n      ...QueueFields\n    }\n  }\n": typeof types.QueuesDocument,
     "\n  mutation PauseQueue($modelId: String!) {\n    pauseQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": typeof types.PauseQueueDocument,
     "\n  mutation ResumeQueue($modelId: String!) {\n    resumeQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": typeof types.ResumeQueueDocument,
     "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n": typeof types.PurgeQueueDocument,
+    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": typeof types.RegisterSshHostDocument,
     "\n  query ApiKeys {\n    apiKeys {\n      id\n      name\n      prefix\n      ownerId\n      scopes\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiKeysDocument,
     "\n  mutation CreateApiKey($name: String!, $scopes: [String!], $expiresAt: DateTime) {\n    createApiKey(name: $name, scopes: $scopes, expiresAt: $expiresAt) {\n      secret\n      apiKey {\n        id\n        name\n        prefix\n      }\n    }\n  }\n": typeof types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiKeyDocument,
@@ -49,6 +65,9 @@ type Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
 };
 const documents: Documents = {
+    "\n  fragment NodeFields on Node {\n    id\n    name\n    state\n    address\n    pool\n    labels\n    capacity\n    freeSlots\n    cordoned\n    schedulable\n    connected\n    agentVersion\n    lastHeartbeatAt\n    drainDeadlineAt\n    removedAt\n    createdAt\n    gpus {\n      index\n      uuid\n      name\n      memoryTotalMb\n      memoryUsedMb\n      utilizationPct\n      temperatureC\n      powerW\n    }\n  }\n": types.NodeFieldsFragmentDoc,
+    "\n  query Nodes($first: Int) {\n    nodes(first: $first) {\n      edges {\n        node {\n          ...NodeFields\n          sshHost {\n            address\n          }\n        }\n      }\n    }\n  }\n": types.NodesDocument,
+    "\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.NodeUpdatedDocument,
     "\n  fragment QueueFields on Queue {\n    modelId\n    depth\n    running\n    delayed\n    paused\n    oldestEnqueuedAt\n    oldestWaitMs\n  }\n": types.QueueFieldsFragmentDoc,
     "\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n": types.QueueUpdatedDocument,
     "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": types.CreateEnrollmentTokenDocument,
@@ -63,12 +82,25 @@ const documents: Documents = {
     "\n  subscription JobRowUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobRowFields\n    }\n  }\n": types.JobRowUpdatedDocument,
     "\n  query ModelsForFilter {\n    models {\n      id\n    }\n  }\n": types.ModelsForFilterDocument,
     "\n  query Models {\n    models {\n      id\n      name\n      description\n      createdAt\n      versions {\n        id\n        version\n        createdAt\n        gpuCount\n        gpuMemoryMb\n        timeoutMs\n        maxAttempts\n        inputSchema\n        runner\n      }\n    }\n  }\n": types.ModelsDocument,
-    "\n  query Nodes {\n    nodes {\n      id\n      name\n      state\n      pool\n      labels\n      capacity\n      gpus\n      agentVersion\n      lastHeartbeatAt\n      connected\n      createdAt\n    }\n  }\n": types.NodesDocument,
+    "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.CordonNodeDocument,
+    "\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.UncordonNodeDocument,
+    "\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n": types.DrainNodeDocument,
+    "\n  mutation RemoveNode($id: ID!) {\n    removeNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.RemoveNodeDocument,
+    "\n  mutation ProvisionNode($id: ID!) {\n    provisionNode(id: $id) {\n      id\n      status\n    }\n  }\n": types.ProvisionNodeDocument,
+    "\n  mutation ReprovisionNode($id: ID!) {\n    reprovisionNode(id: $id) {\n      id\n      status\n    }\n  }\n": types.ReprovisionNodeDocument,
+    "\n  query NodeDetail($id: ID!) {\n    node(id: $id) {\n      ...NodeFields\n      runners {\n        modelVersionId\n        state\n        runs\n        pid\n      }\n      sshHost {\n        address\n        port\n        user\n        installDir\n        hostKeyFingerprint\n        offeredHostKeyFingerprint\n      }\n      provisioningRuns(last: 10) {\n        id\n        status\n        actor\n        error\n        tries\n        startedAt\n        finishedAt\n      }\n      events(last: 50) {\n        id\n        type\n        fromState\n        toState\n        message\n        actor\n        at\n      }\n    }\n  }\n": types.NodeDetailDocument,
+    "\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n": types.NodeEventsDocument,
+    "\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n": types.SetNodeLabelsDocument,
+    "\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n": types.RestartAgentDocument,
     "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": types.OverviewJobsDocument,
+    "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n": types.ProvisioningLogsDocument,
+    "\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n": types.RetryProvisioningRunDocument,
+    "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n": types.ConfirmHostKeyDocument,
     "\n  query Queues {\n    queues {\n      ...QueueFields\n    }\n  }\n": types.QueuesDocument,
     "\n  mutation PauseQueue($modelId: String!) {\n    pauseQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": types.PauseQueueDocument,
     "\n  mutation ResumeQueue($modelId: String!) {\n    resumeQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": types.ResumeQueueDocument,
     "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n": types.PurgeQueueDocument,
+    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": types.RegisterSshHostDocument,
     "\n  query ApiKeys {\n    apiKeys {\n      id\n      name\n      prefix\n      ownerId\n      scopes\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiKeysDocument,
     "\n  mutation CreateApiKey($name: String!, $scopes: [String!], $expiresAt: DateTime) {\n    createApiKey(name: $name, scopes: $scopes, expiresAt: $expiresAt) {\n      secret\n      apiKey {\n        id\n        name\n        prefix\n      }\n    }\n  }\n": types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiKeyDocument,
@@ -98,6 +130,18 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment NodeFields on Node {\n    id\n    name\n    state\n    address\n    pool\n    labels\n    capacity\n    freeSlots\n    cordoned\n    schedulable\n    connected\n    agentVersion\n    lastHeartbeatAt\n    drainDeadlineAt\n    removedAt\n    createdAt\n    gpus {\n      index\n      uuid\n      name\n      memoryTotalMb\n      memoryUsedMb\n      utilizationPct\n      temperatureC\n      powerW\n    }\n  }\n"): (typeof documents)["\n  fragment NodeFields on Node {\n    id\n    name\n    state\n    address\n    pool\n    labels\n    capacity\n    freeSlots\n    cordoned\n    schedulable\n    connected\n    agentVersion\n    lastHeartbeatAt\n    drainDeadlineAt\n    removedAt\n    createdAt\n    gpus {\n      index\n      uuid\n      name\n      memoryTotalMb\n      memoryUsedMb\n      utilizationPct\n      temperatureC\n      powerW\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Nodes($first: Int) {\n    nodes(first: $first) {\n      edges {\n        node {\n          ...NodeFields\n          sshHost {\n            address\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Nodes($first: Int) {\n    nodes(first: $first) {\n      edges {\n        node {\n          ...NodeFields\n          sshHost {\n            address\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -157,11 +201,59 @@ export function graphql(source: "\n  query Models {\n    models {\n      id\n   
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Nodes {\n    nodes {\n      id\n      name\n      state\n      pool\n      labels\n      capacity\n      gpus\n      agentVersion\n      lastHeartbeatAt\n      connected\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  query Nodes {\n    nodes {\n      id\n      name\n      state\n      pool\n      labels\n      capacity\n      gpus\n      agentVersion\n      lastHeartbeatAt\n      connected\n      createdAt\n    }\n  }\n"];
+export function graphql(source: "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveNode($id: ID!) {\n    removeNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation RemoveNode($id: ID!) {\n    removeNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ProvisionNode($id: ID!) {\n    provisionNode(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation ProvisionNode($id: ID!) {\n    provisionNode(id: $id) {\n      id\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ReprovisionNode($id: ID!) {\n    reprovisionNode(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation ReprovisionNode($id: ID!) {\n    reprovisionNode(id: $id) {\n      id\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NodeDetail($id: ID!) {\n    node(id: $id) {\n      ...NodeFields\n      runners {\n        modelVersionId\n        state\n        runs\n        pid\n      }\n      sshHost {\n        address\n        port\n        user\n        installDir\n        hostKeyFingerprint\n        offeredHostKeyFingerprint\n      }\n      provisioningRuns(last: 10) {\n        id\n        status\n        actor\n        error\n        tries\n        startedAt\n        finishedAt\n      }\n      events(last: 50) {\n        id\n        type\n        fromState\n        toState\n        message\n        actor\n        at\n      }\n    }\n  }\n"): (typeof documents)["\n  query NodeDetail($id: ID!) {\n    node(id: $id) {\n      ...NodeFields\n      runners {\n        modelVersionId\n        state\n        runs\n        pid\n      }\n      sshHost {\n        address\n        port\n        user\n        installDir\n        hostKeyFingerprint\n        offeredHostKeyFingerprint\n      }\n      provisioningRuns(last: 10) {\n        id\n        status\n        actor\n        error\n        tries\n        startedAt\n        finishedAt\n      }\n      events(last: 50) {\n        id\n        type\n        fromState\n        toState\n        message\n        actor\n        at\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n"): (typeof documents)["\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n"): (typeof documents)["\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n"): (typeof documents)["\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -178,6 +270,10 @@ export function graphql(source: "\n  mutation ResumeQueue($modelId: String!) {\n
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n"): (typeof documents)["\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

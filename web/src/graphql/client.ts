@@ -39,6 +39,8 @@ export function createSessionClient(opts: { csrfToken: string | null; onSessionE
     retryAttempts: Number.POSITIVE_INFINITY,
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
     shouldRetry: (event) => !(isCloseEvent(event) && event.code === CloseCode.Forbidden),
+    // The default logs to console.error; a refused socket is handled by `closed` below.
+    onNonLazyError: () => undefined,
     on: {
       connecting: () => connection.connecting(),
       connected: () => connection.connected(),

@@ -1,3 +1,4 @@
+import { isTerminal } from "../components/badges";
 import { formatBytes } from "../components/format";
 import { JsonView } from "../components/json-view";
 import type { JobDetailFieldsFragment } from "../gql/graphql";
@@ -29,7 +30,13 @@ function safeUrl(url: string): boolean {
 
 export function JobOutput({ job }: { job: JobDetailFieldsFragment }) {
   if (job.output === null || job.output === undefined) {
-    return <p className="muted">{job.status === "SUCCEEDED" ? "The job returned no output." : "No output yet."}</p>;
+    const note =
+      job.status === "SUCCEEDED"
+        ? "The job returned no output."
+        : isTerminal(job.status)
+          ? "No output."
+          : "No output yet.";
+    return <p className="muted">{note}</p>;
   }
   const images = outputImages(job.output);
   return (

@@ -133,7 +133,7 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
         </div>
       </div>
       {job.error ? (
-        <div className="callout bad" role="note">
+        <div className={`callout ${job.status === "CANCELLED" ? "muted" : "bad"}`} role="note">
           <strong>{job.errorType ?? "Error"}:</strong> {job.error}
           {job.cause ? <span className="muted"> (cause: {job.cause})</span> : null}
         </div>
@@ -201,7 +201,15 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
                   <tr key={attempt.id}>
                     <td>{attempt.number}</td>
                     <td>{attempt.status}</td>
-                    <td className="mono">{attempt.nodeId ?? "—"}</td>
+                    <td className="mono">
+                      {attempt.nodeId ? (
+                        <Link to="/nodes/$nodeId" params={{ nodeId: attempt.nodeId }}>
+                          {attempt.nodeId.slice(0, 8)}
+                        </Link>
+                      ) : (
+                        "—"
+                      )}
+                    </td>
                     <td>{formatTime(attempt.assignedAt)}</td>
                     <td>{formatTime(attempt.startedAt)}</td>
                     <td>{formatTime(attempt.finishedAt)}</td>

@@ -1,7 +1,8 @@
 import { Link, useNavigate, useSearch } from "@tanstack/react-router";
 import { useQuery, useSubscription } from "urql";
+import { Ago } from "../components/ago";
 import { isTerminal, JobStatusBadge } from "../components/badges";
-import { formatAgo, formatDuration, shortId } from "../components/format";
+import { formatDuration, shortId } from "../components/format";
 import { PageHeader } from "../components/layout";
 import { Empty, QueryState } from "../components/states";
 import { graphql } from "../gql/gql";
@@ -226,7 +227,9 @@ export function JobsTable({ jobs, compact = false }: { jobs: Row[]; compact?: bo
                   <span className="muted small"> #{job.queuePosition + 1}</span>
                 ) : null}
               </td>
-              <td>{formatAgo(job.createdAt)}</td>
+              <td>
+                <Ago at={job.createdAt} />
+              </td>
               {compact ? null : <td>{formatDuration(job.queueWaitMs)}</td>}
               <td>{formatDuration(job.runTimeMs)}</td>
               {compact ? null : <td>{job.attemptCount}</td>}

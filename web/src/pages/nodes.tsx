@@ -1,36 +1,47 @@
-import { useQuery } from "urql";
+import { Link } from "@tanstack/react-router";
+import { Ago } from "../components/ago";
 import { NodeStateBadge } from "../components/badges";
-import { formatAgo, formatMb } from "../components/format";
 import { PageHeader } from "../components/layout";
-import { Meter } from "../components/meter";
 import { Empty, QueryState } from "../components/states";
-import type { NodesQuery } from "../gql/graphql";
-import { usePolling, useRefetchOnReconnect } from "../live/use-live";
+import type { NodeFieldsFragment } from "../gql/graphql";
+import { useLiveNodes } from "../live/nodes";
 import { useCan } from "../session/session";
 import { EnrollNodeButton } from "./enroll-node";
-import { type Gpu, labelPairs, parseGpus } from "./gpus";
-import { NODE_POLL_MS, NodesDocument } from "./nodes-query";
-
-type Node = NodesQuery["nodes"][number];
+import { GpuTable } from "./gpu-table";
+import { labelPairs } from "./gpus";
+import { NodeActions } from "./node-actions";
+import { RegisterHostButton } from "./register-host";
 
 export function NodesPage() {
-  const [result, reexecute] = useQuery({ query: NodesDocument });
-  usePolling(reexecute, NODE_POLL_MS);
-  useRefetchOnReconnect(reexecute);
+  const { result, reexecute, nodes } = useLiveNodes();
   const canEnroll = useCan("nodes:enroll");
   return (
     <div className="page">
-      <PageHeader title="Nodes">{canEnroll ? <EnrollNodeButton /> : null}</PageHeader>
+      <PageHeader title="Nodes">
+        {canEnroll ? (
+          <>
+            <RegisterHostButton />
+            <EnrollNodeButton />
+          </>
+        ) : null}
+      </PageHeader>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading nodes">
         {(data) =>
-          data.nodes.length === 0 ? (
+          !nodes || nodes.length === 0 ? (
             <Empty>
-              No nodes yet. {canEnroll ? "Add one: its agent dials this server, no inbound port needed." : ""}
+              No nodes yet.{" "}
+              {canEnroll
+                ? "Register an SSH host to provision, or add a node whose agent you start yourself (it dials in: no inbound port)."
+                : ""}
             </Empty>
           ) : (
             <div className="cards">
-              {data.nodes.map((node) => (
-                <NodeCard key={node.id} node={node} />
+              {nodes.map((node) => (
+                <NodeCard
+                  key={node.id}
+                  node={node}
+                  sshHost={!!data.nodes.edges.find((edge) => edge.node.id === node.id)?.node.sshHost}
+                />
               ))}
             </div>
           )
@@ -40,14 +51,20 @@ export function NodesPage() {
   );
 }
 
-function NodeCard({ node }: { node: Node }) {
-  const gpus = parseGpus(node.gpus);
+function NodeCard({ node, sshHost }: { node: NodeFieldsFragment; sshHost: boolean }) {
   const labels = labelPairs(node.labels);
   return (
     <article className="card node" aria-labelledby={`node-${node.id}`} data-node={node.name}>
       <header className="card-head">
-        <h2 id={`node-${node.id}`}>{node.name}</h2>
-        <NodeStateBadge state={node.state} />
+        <h2 id={`node-${node.id}`}>
+          <Link to="/nodes/$nodeId" params={{ nodeId: node.id }}>
+            {node.name}
+          </Link>
+        </h2>
+        <span className="card-badges">
+          {node.cordoned && node.state !== "CORDONED" ? <span className="badge warn">cordoned</span> : null}
+          <NodeStateBadge state={node.state} />
+        </span>
       </header>
       <dl className="facts compact">
         <div className="fact">
@@ -55,12 +72,16 @@ function NodeCard({ node }: { node: Node }) {
           <dd>{node.pool ?? "—"}</dd>
         </div>
         <div className="fact">
-          <dt>Slots</dt>
-          <dd>{node.capacity}</dd>
+          <dt>Slots free</dt>
+          <dd>
+            {node.freeSlots} of {node.capacity}
+          </dd>
         </div>
         <div className="fact">
           <dt>Heartbeat</dt>
-          <dd>{formatAgo(node.lastHeartbeatAt)}</dd>
+          <dd>
+            <Ago at={node.lastHeartbeatAt} />
+          </dd>
         </div>
         <div className="fact">
           <dt>Agent</dt>
@@ -76,58 +97,11 @@ function NodeCard({ node }: { node: Node }) {
           ))}
         </ul>
       ) : null}
-      {gpus.length === 0 ? <p className="muted small">No GPUs reported.</p> : <GpuTable gpus={gpus} />}
+      {node.gpus.length === 0 ? <p className="muted small">No GPUs reported.</p> : <GpuTable gpus={node.gpus} />}
+      <div className="card-actions">
+        {/* A connected node is reprovisioned from its page; here Provision is for hosts whose agent is not up. */}
+        <NodeActions node={node} sshHost={sshHost && !node.connected} />
+      </div>
     </article>
-  );
-}
-
-function GpuTable({ gpus }: { gpus: Gpu[] }) {
-  return (
-    <table className="table gpus">
-      <caption className="visually-hidden">GPUs</caption>
-      <thead>
-        <tr>
-          <th scope="col">GPU</th>
-          <th scope="col">Utilisation</th>
-          <th scope="col">Memory</th>
-          <th scope="col" className="num">
-            Temp
-          </th>
-          <th scope="col" className="num">
-            Power
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {gpus.map((gpu) => (
-          <tr key={gpu.uuid} data-gpu={gpu.index}>
-            <th scope="row">
-              <span className="mono">{gpu.index}</span> {gpu.name}
-            </th>
-            <td>
-              {gpu.utilizationPct === null ? (
-                "—"
-              ) : (
-                <Meter
-                  value={gpu.utilizationPct}
-                  label={`GPU ${gpu.index} utilisation`}
-                  text={`${Math.round(gpu.utilizationPct)}%`}
-                />
-              )}
-            </td>
-            <td>
-              <Meter
-                value={gpu.memoryUsedMb}
-                max={gpu.memoryTotalMb}
-                label={`GPU ${gpu.index} memory`}
-                text={`${formatMb(gpu.memoryUsedMb)} / ${formatMb(gpu.memoryTotalMb)}`}
-              />
-            </td>
-            <td className="num">{gpu.temperatureC === null ? "—" : `${Math.round(gpu.temperatureC)} °C`}</td>
-            <td className="num">{gpu.powerW === null ? "—" : `${Math.round(gpu.powerW)} W`}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }

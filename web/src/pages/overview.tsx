@@ -1,18 +1,19 @@
 import { Link } from "@tanstack/react-router";
 import { useQuery } from "urql";
+import { Since } from "../components/ago";
 import { Badge, NodeStateBadge } from "../components/badges";
 import { formatDuration } from "../components/format";
 import { PageHeader } from "../components/layout";
 import { Meter } from "../components/meter";
 import { Empty, QueryState } from "../components/states";
 import { graphql } from "../gql/gql";
-import type { NodesQuery, OverviewJobsQuery, QueueFieldsFragment } from "../gql/graphql";
+import type { NodeFieldsFragment, OverviewJobsQuery, QueueFieldsFragment } from "../gql/graphql";
+import { useLiveNodes } from "../live/nodes";
 import { useQueueUpdates } from "../live/queue-updates";
 import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../live/use-live";
 import { useCan } from "../session/session";
-import { meanUtilization, parseGpus } from "./gpus";
+import { meanUtilization } from "./gpus";
 import { JobsTable } from "./jobs-list";
-import { NODE_POLL_MS, NodesDocument } from "./nodes-query";
 import { failuresByCause, finishedPerMinute, windowStart } from "./overview-stats";
 import { useQueues } from "./queues";
 
@@ -94,7 +95,9 @@ function QueueSection() {
                         </td>
                         <td className="num">{queue.depth + queue.delayed}</td>
                         <td className="num">{queue.running}</td>
-                        <td>{formatDuration(queue.oldestWaitMs)}</td>
+                        <td>
+                          <Since since={queue.oldestEnqueuedAt} />
+                        </td>
                         <td>{queue.paused ? <Badge tone="warn">paused</Badge> : <Badge tone="ok">active</Badge>}</td>
                       </tr>
                     ))}
@@ -133,26 +136,22 @@ function Tile({ label, value, hint }: { label: string; value: string; hint?: str
   );
 }
 
-type Node = NodesQuery["nodes"][number];
-
 function NodeSection() {
-  const [result, reexecute] = useQuery({ query: NodesDocument });
-  usePolling(reexecute, NODE_POLL_MS);
-  useRefetchOnReconnect(reexecute);
+  const { result, reexecute, nodes } = useLiveNodes();
   return (
     <section className="panel" aria-labelledby="ov-nodes">
       <h2 id="ov-nodes">Nodes</h2>
       <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading nodes">
-        {(data) => <NodeSummary nodes={data.nodes} />}
+        {() => <NodeSummary nodes={nodes ?? []} />}
       </QueryState>
     </section>
   );
 }
 
-function NodeSummary({ nodes }: { nodes: Node[] }) {
+function NodeSummary({ nodes }: { nodes: NodeFieldsFragment[] }) {
   if (nodes.length === 0) return <Empty>No nodes have joined yet.</Empty>;
   const online = nodes.filter((n) => n.state === "ONLINE");
-  const gpus = nodes.flatMap((n) => parseGpus(n.gpus));
+  const gpus = nodes.flatMap((n) => n.gpus);
   const mean = meanUtilization(gpus);
   return (
     <>
@@ -163,15 +162,16 @@ function NodeSummary({ nodes }: { nodes: Node[] }) {
       </div>
       <ul className="node-list">
         {nodes.map((node) => {
-          const nodeGpus = parseGpus(node.gpus);
-          const util = meanUtilization(nodeGpus);
+          const util = meanUtilization(node.gpus);
           return (
             <li key={node.id} className="node-row">
-              <Link to="/nodes" className="node-name">
+              <Link to="/nodes/$nodeId" params={{ nodeId: node.id }} className="node-name">
                 {node.name}
               </Link>
               <NodeStateBadge state={node.state} />
-              <span className="muted small">{nodeGpus.length} GPU</span>
+              <span className="muted small">
+                {node.gpus.length} GPU{node.gpus.length === 1 ? "" : "s"}
+              </span>
               {util === null ? (
                 <span className="muted small">—</span>
               ) : (
@@ -230,6 +230,10 @@ function JobsSummary({ data, now }: { data: OverviewJobsQuery; now: number }) {
             <div className="bar-fill" style={{ height: `${(bucket.count / peak) * 100}%` }} />
           </div>
         ))}
+      </div>
+      <div className="bars-axis" aria-hidden="true">
+        <span>10 min ago</span>
+        <span>now</span>
       </div>
       <p className="muted small">
         {lastMinute} this minute{capped ? " · counted over the newest 100 jobs of the hour" : ""}

@@ -1,9 +1,9 @@
 import { Link } from "@tanstack/react-router";
 import { useMutation, useQuery } from "urql";
+import { Since } from "../components/ago";
 import { Badge } from "../components/badges";
 import { ConfirmButton } from "../components/dialog";
 import { errorMessage } from "../components/errors";
-import { formatDuration } from "../components/format";
 import { PageHeader } from "../components/layout";
 import { Empty, QueryState } from "../components/states";
 import { graphql } from "../gql/gql";
@@ -102,11 +102,15 @@ function QueueTable({ queues }: { queues: QueueFieldsFragment[] }) {
               <td className="num">{queue.depth}</td>
               <td className="num">{queue.running}</td>
               <td className="num">{queue.delayed}</td>
-              <td>{formatDuration(queue.oldestWaitMs)}</td>
+              <td>
+                <Since since={queue.oldestEnqueuedAt} />
+              </td>
               <td>{queue.paused ? <Badge tone="warn">paused</Badge> : <Badge tone="ok">active</Badge>}</td>
               {canManage ? (
-                <td className="actions">
-                  <QueueActions queue={queue} />
+                <td>
+                  <div className="row-actions">
+                    <QueueActions queue={queue} />
+                  </div>
                 </td>
               ) : null}
             </tr>

@@ -43,8 +43,71 @@ const CancelJobCommand = builder.objectRef<Of<"CancelJobCommand">>("CancelJobCom
   }),
 });
 
+// Node commands (PROTOCOL.md, "Node commands"): about the host, not a job; acked step by step.
+
+const ConfigureEnvCommand = builder.objectRef<Of<"ConfigureEnvCommand">>("ConfigureEnvCommand").implement({
+  fields: (t) => ({
+    commandId: t.exposeString("commandId"),
+    env: t.expose("env", { type: "JSON", description: "Merged into the runners' environment." }),
+    secrets: t.expose("secrets", { type: "JSON", description: "Like env; the agent never logs or echoes them." }),
+    unset: t.exposeStringList("unset"),
+  }),
+});
+
+const PrefetchRunnerCommand = builder.objectRef<Of<"PrefetchRunnerCommand">>("PrefetchRunnerCommand").implement({
+  fields: (t) => ({
+    commandId: t.exposeString("commandId"),
+    modelId: t.exposeString("modelId"),
+    modelVersionId: t.exposeString("modelVersionId"),
+    runner: t.expose("runner", { type: "JSON" }),
+  }),
+});
+
+const RemoveRunnerCommand = builder.objectRef<Of<"RemoveRunnerCommand">>("RemoveRunnerCommand").implement({
+  fields: (t) => ({
+    commandId: t.exposeString("commandId"),
+    modelId: t.exposeString("modelId"),
+    modelVersionId: t.exposeString("modelVersionId"),
+    runner: t.expose("runner", { type: "JSON" }),
+  }),
+});
+
+const RestartAgentCommand = builder.objectRef<Of<"RestartAgentCommand">>("RestartAgentCommand").implement({
+  fields: (t) => ({ commandId: t.exposeString("commandId"), reason: t.exposeString("reason") }),
+});
+
+const UpgradeAgentCommand = builder.objectRef<Of<"UpgradeAgentCommand">>("UpgradeAgentCommand").implement({
+  fields: (t) => ({
+    commandId: t.exposeString("commandId"),
+    bundleUrl: t.exposeString("bundleUrl", { description: "Absolute, or a path on the control plane (sent with the node token)." }),
+    sha256: t.exposeString("sha256"),
+  }),
+});
+
+const DrainCommand = builder.objectRef<Of<"DrainCommand">>("DrainCommand").implement({
+  fields: (t) => ({
+    commandId: t.exposeString("commandId"),
+    deadlineMs: t.exposeInt("deadlineMs", { nullable: true, description: "The server requeues what still runs after it." }),
+  }),
+});
+
+const ResumeWorkCommand = builder.objectRef<Of<"ResumeWorkCommand">>("ResumeWorkCommand").implement({
+  fields: (t) => ({ commandId: t.exposeString("commandId") }),
+});
+
 const AgentCommandUnion = builder.unionType("AgentCommand", {
-  types: [HelloCommand, RunJobCommand, CancelJobCommand],
+  types: [
+    HelloCommand,
+    RunJobCommand,
+    CancelJobCommand,
+    ConfigureEnvCommand,
+    PrefetchRunnerCommand,
+    RemoveRunnerCommand,
+    RestartAgentCommand,
+    UpgradeAgentCommand,
+    DrainCommand,
+    ResumeWorkCommand,
+  ],
   resolveType: (command) => command.__typename,
 });
 
@@ -209,6 +272,7 @@ builder.mutationFields((t) => ({
         freeSlots: input.freeSlots,
         running: input.running,
         gpus: input.gpus,
+        runners: input.runners,
         agentVersion: input.agentVersion ?? null,
       });
       return { lostAttemptIds, serverTime: new Date() };

@@ -1,9 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { useMutation, useQuery } from "urql";
+import { Ago } from "../../components/ago";
 import { Badge } from "../../components/badges";
 import { ConfirmButton, Dialog } from "../../components/dialog";
 import { errorMessage } from "../../components/errors";
-import { formatAgo, formatTime } from "../../components/format";
+import { formatTime } from "../../components/format";
 import { Empty, QueryState } from "../../components/states";
 import { graphql } from "../../gql/gql";
 import type { ApiKeysQuery } from "../../gql/graphql";
@@ -104,7 +105,9 @@ function KeyTable({ keys, canManage }: { keys: Key[]; canManage: boolean }) {
                   {key.scopes.length ? key.scopes.join(", ") : <span className="muted">all of the owner's</span>}
                 </td>
                 <td>{formatTime(key.createdAt)}</td>
-                <td>{formatAgo(key.lastUsedAt)}</td>
+                <td>
+                  <Ago at={key.lastUsedAt} />
+                </td>
                 <td>
                   {key.revokedAt ? (
                     <Badge tone="muted">revoked</Badge>
@@ -115,26 +118,28 @@ function KeyTable({ keys, canManage }: { keys: Key[]; canManage: boolean }) {
                   )}
                 </td>
                 {canManage ? (
-                  <td className="actions">
-                    {key.revokedAt ? null : (
-                      <ConfirmButton
-                        label="Revoke"
-                        className="button small"
-                        danger
-                        title="Revoke this key?"
-                        message={
-                          <>
-                            Programs using <strong>{key.name}</strong> ({key.prefix}…) are refused from now on, and
-                            their live connections are closed.
-                          </>
-                        }
-                        confirmLabel="Revoke key"
-                        onConfirm={async () => {
-                          const result = await revoke({ id: key.id });
-                          return result.error ? errorMessage(result.error) : null;
-                        }}
-                      />
-                    )}
+                  <td>
+                    <div className="row-actions">
+                      {key.revokedAt ? null : (
+                        <ConfirmButton
+                          label="Revoke"
+                          className="button small"
+                          danger
+                          title="Revoke this key?"
+                          message={
+                            <>
+                              Programs using <strong>{key.name}</strong> ({key.prefix}…) are refused from now on, and
+                              their live connections are closed.
+                            </>
+                          }
+                          confirmLabel="Revoke key"
+                          onConfirm={async () => {
+                            const result = await revoke({ id: key.id });
+                            return result.error ? errorMessage(result.error) : null;
+                          }}
+                        />
+                      )}
+                    </div>
                   </td>
                 ) : null}
               </tr>

@@ -83,22 +83,6 @@ const OUTCOME_TONE: Record<string, "ok" | "bad" | "warn"> = { ok: "ok", denied: 
 export function AuditLogPage() {
   const search = useSearch({ from: "/settings/audit" });
   const navigate = useNavigate({ from: "/settings/audit" });
-  const filter: AuditFilter = {
-    ...(search.actor ? { actor: search.actor } : {}),
-    ...(search.action ? { action: search.action } : {}),
-    ...(search.outcome ? { outcome: search.outcome } : {}),
-  };
-  const [result, reexecute] = useQuery({
-    query: AuditEventsDocument,
-    variables: { filter, first: 50, after: search.after ?? null },
-  });
-  useRefetchOnReconnect(reexecute);
-  // New events arrive live on the first page; they are kept until the filter changes.
-  const [live] = useSubscription(
-    { query: AuditEventAddedDocument, variables: { filter }, pause: !!search.after },
-    (previous: Row[] | undefined, data) => [data.auditEventAdded, ...(previous ?? [])].slice(0, 200),
-  );
-
   const [draft, setDraft] = useState({
     actor: search.actor ?? "",
     action: search.action ?? "",
@@ -107,6 +91,11 @@ export function AuditLogPage() {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     void navigate({ search: parseAuditSearch(draft) });
+  };
+  const filter: AuditFilter = {
+    ...(search.actor ? { actor: search.actor } : {}),
+    ...(search.action ? { action: search.action } : {}),
+    ...(search.outcome ? { outcome: search.outcome } : {}),
   };
 
   return (
@@ -142,46 +131,60 @@ export function AuditLogPage() {
           Apply
         </button>
       </form>
-      <QueryState
-        result={result}
-        retry={() => reexecute({ requestPolicy: "network-only" })}
-        what="Loading the audit log"
-      >
-        {(data) => {
-          const loaded = data.auditEvents.edges.map((edge) => edge.node as Row);
-          const known = new Set(loaded.map((row) => row.id));
-          const rows = [...(live.data ?? []).filter((row) => !known.has(row.id)), ...loaded];
-          if (rows.length === 0) return <Empty>No audit events match.</Empty>;
-          return (
-            <>
-              <AuditTable rows={rows} />
-              <div className="pager">
-                {search.after ? (
-                  <button
-                    type="button"
-                    className="button"
-                    onClick={() => void navigate({ search: { ...search, after: undefined } })}
-                  >
-                    ← Newest
-                  </button>
-                ) : null}
-                {data.auditEvents.pageInfo.hasNextPage && data.auditEvents.pageInfo.endCursor ? (
-                  <button
-                    type="button"
-                    className="button"
-                    onClick={() =>
-                      void navigate({ search: { ...search, after: data.auditEvents.pageInfo.endCursor ?? undefined } })
-                    }
-                  >
-                    Older →
-                  </button>
-                ) : null}
-              </div>
-            </>
-          );
-        }}
-      </QueryState>
+      {/* Keyed by the filter: events that arrived live under another filter must not linger. */}
+      <AuditResults key={JSON.stringify(filter)} filter={filter} search={search} />
     </section>
+  );
+}
+
+function AuditResults({ filter, search }: { filter: AuditFilter; search: AuditSearch }) {
+  const navigate = useNavigate({ from: "/settings/audit" });
+  const [result, reexecute] = useQuery({
+    query: AuditEventsDocument,
+    variables: { filter, first: 50, after: search.after ?? null },
+  });
+  useRefetchOnReconnect(reexecute);
+  // New events arrive live on the first page.
+  const [live] = useSubscription(
+    { query: AuditEventAddedDocument, variables: { filter }, pause: !!search.after },
+    (previous: Row[] | undefined, data) => [data.auditEventAdded, ...(previous ?? [])].slice(0, 200),
+  );
+  return (
+    <QueryState result={result} retry={() => reexecute({ requestPolicy: "network-only" })} what="Loading the audit log">
+      {(data) => {
+        const loaded = data.auditEvents.edges.map((edge) => edge.node as Row);
+        const known = new Set(loaded.map((row) => row.id));
+        const rows = [...(live.data ?? []).filter((row) => !known.has(row.id)), ...loaded];
+        if (rows.length === 0) return <Empty>No audit events match.</Empty>;
+        return (
+          <>
+            <AuditTable rows={rows} />
+            <div className="pager">
+              {search.after ? (
+                <button
+                  type="button"
+                  className="button"
+                  onClick={() => void navigate({ search: { ...search, after: undefined } })}
+                >
+                  ← Newest
+                </button>
+              ) : null}
+              {data.auditEvents.pageInfo.hasNextPage && data.auditEvents.pageInfo.endCursor ? (
+                <button
+                  type="button"
+                  className="button"
+                  onClick={() =>
+                    void navigate({ search: { ...search, after: data.auditEvents.pageInfo.endCursor ?? undefined } })
+                  }
+                >
+                  Older →
+                </button>
+              ) : null}
+            </div>
+          </>
+        );
+      }}
+    </QueryState>
   );
 }
 

@@ -149,28 +149,30 @@ function UserTable({
               <td>{user.disabled ? <Badge tone="muted">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
               <td>{formatTime(user.createdAt)}</td>
               {canManage ? (
-                <td className="actions">
-                  {user.disabled || user.id === selfId ? null : (
-                    <>
-                      <ChangeRoleButton user={user} roles={roles} />
-                      <ConfirmButton
-                        label="Disable"
-                        className="button small"
-                        danger
-                        title="Disable this user?"
-                        message={
-                          <>
-                            <strong>{user.email}</strong> is signed out everywhere and their API keys stop working.
-                          </>
-                        }
-                        confirmLabel="Disable user"
-                        onConfirm={async () => {
-                          const result = await disable({ userId: user.id });
-                          return result.error ? errorMessage(result.error) : null;
-                        }}
-                      />
-                    </>
-                  )}
+                <td>
+                  <div className="row-actions">
+                    {user.disabled || user.id === selfId ? null : (
+                      <>
+                        <ChangeRoleButton user={user} roles={roles} />
+                        <ConfirmButton
+                          label="Disable"
+                          className="button small"
+                          danger
+                          title="Disable this user?"
+                          message={
+                            <>
+                              <strong>{user.email}</strong> is signed out everywhere and their API keys stop working.
+                            </>
+                          }
+                          confirmLabel="Disable user"
+                          onConfirm={async () => {
+                            const result = await disable({ userId: user.id });
+                            return result.error ? errorMessage(result.error) : null;
+                          }}
+                        />
+                      </>
+                    )}
+                  </div>
                 </td>
               ) : null}
             </tr>
