@@ -33,7 +33,11 @@ export class NodeCommandHandler {
     const { ack, log } = this.deps;
     ack(command.commandId, "received");
     void this.run(command).catch((error: unknown) => {
-      log.warn("node command failed", { command: command.__typename, commandId: command.commandId, error: errorMessage(error) });
+      log.warn("node command failed", {
+        command: command.__typename,
+        commandId: command.commandId,
+        error: errorMessage(error),
+      });
       ack(command.commandId, "failed", errorMessage(error));
     });
   }
@@ -50,13 +54,21 @@ export class NodeCommandHandler {
         log.info("runner environment updated", { env: names.env.join(",") || "-", secretCount: names.secrets.length });
         const set = Object.keys(command.env).length;
         const secrets = Object.keys(command.secrets).length;
-        ack(id, "applied", `${set} variable(s) and ${secrets} secret(s) set, ${command.unset.length} removed; ${restarted} idle runner(s) stopped`);
+        ack(
+          id,
+          "applied",
+          `${set} variable(s) and ${secrets} secret(s) set, ${command.unset.length} removed; ${restarted} idle runner(s) stopped`,
+        );
         return;
       }
       case "PrefetchRunnerCommand": {
         const parsed = parseRunnerSpec(command.runner);
         if (!parsed.ok) throw new Error(parsed.error);
-        const runner = await runners.acquire({ modelId: command.modelId, modelVersionId: command.modelVersionId, spec: parsed.spec });
+        const runner = await runners.acquire({
+          modelId: command.modelId,
+          modelVersionId: command.modelVersionId,
+          spec: parsed.spec,
+        });
         runners.release(runner, true);
         log.info("runner prefetched", { modelVersionId: command.modelVersionId, pid: runner.pid });
         ack(id, "ready", `runner of ${command.modelVersionId} resident (pid ${runner.pid ?? "?"})`);

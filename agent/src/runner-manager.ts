@@ -282,7 +282,9 @@ export class RunnerManager {
    * version. Busy ones go on with their attempt.
    */
   async stopIdle(modelVersionId?: string): Promise<number> {
-    const idle = this.list().filter((r) => r.state === "idle" && (!modelVersionId || r.modelVersionId === modelVersionId));
+    const idle = this.list().filter(
+      (r) => r.state === "idle" && (!modelVersionId || r.modelVersionId === modelVersionId),
+    );
     await Promise.all(idle.map((runner) => this.stop(runner, this.options.stopGraceMs)));
     return idle.length;
   }

@@ -32,7 +32,8 @@ export function runningBundlePath(moduleUrl: string = import.meta.url): string |
 export async function replaceBundle(options: UpgradeOptions): Promise<{ bytes: number }> {
   const url = new URL(options.bundleUrl, options.serverUrl);
   const headers: Record<string, string> = {};
-  if (options.authToken && url.origin === new URL(options.serverUrl).origin) headers.authorization = `Bearer ${options.authToken}`;
+  if (options.authToken && url.origin === new URL(options.serverUrl).origin)
+    headers.authorization = `Bearer ${options.authToken}`;
   let response: Response;
   try {
     response = await (options.fetchFn ?? fetch)(url, { headers, signal: AbortSignal.timeout(300_000) });
@@ -44,7 +45,9 @@ export async function replaceBundle(options: UpgradeOptions): Promise<{ bytes: n
   if (bytes.length > (options.maxBytes ?? 200 * 1024 * 1024)) throw new UpgradeError("the bundle is too large");
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== options.sha256.toLowerCase()) {
-    throw new UpgradeError(`sha256 mismatch: expected ${options.sha256.toLowerCase()}, got ${actual}; nothing replaced`);
+    throw new UpgradeError(
+      `sha256 mismatch: expected ${options.sha256.toLowerCase()}, got ${actual}; nothing replaced`,
+    );
   }
   const draft = `${options.target}.${randomBytes(4).toString("hex")}.new`;
   try {
@@ -52,7 +55,9 @@ export async function replaceBundle(options: UpgradeOptions): Promise<{ bytes: n
     await rename(draft, options.target);
   } catch (error) {
     await rm(draft, { force: true });
-    throw new UpgradeError(`could not replace ${options.target}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UpgradeError(
+      `could not replace ${options.target}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return { bytes: bytes.length };
 }

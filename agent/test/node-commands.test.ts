@@ -57,10 +57,17 @@ async function connectedAgent(deps: Partial<AgentDeps> = {}): Promise<Agent> {
   agents.push(agent);
   const before = server.subscriptions.length;
   await agent.start();
-  await server.waitFor(() => server.subscriptions.length > before && agent.snapshot().ready, 10_000, "the subscription");
+  await server.waitFor(
+    () => server.subscriptions.length > before && agent.snapshot().ready,
+    10_000,
+    "the subscription",
+  );
   return agent;
 }
 
+/** The environment tiny-runner echoed in the n-th completed result. */
+const outputEnv = (n: number) =>
+  (server.field("completed")[n]?.output as { env?: Record<string, string> } | undefined)?.env ?? {};
 const acksOf = (commandId: string) => server.field("acks").filter((ack) => ack.commandId === commandId);
 const stepsOf = (commandId: string) => acksOf(commandId).map((ack) => ack.step);
 
@@ -81,10 +88,12 @@ function runJob(id: string, input: Record<string, unknown> = {}) {
 }
 
 describe("ConfigureEnvCommand", () => {
-  it("stores env and secrets 0600, passes them to runners, and never logs or echoes a secret", async () => {
+  it("R16: stores env and secrets 0600, passes them to runners, and never logs or echoes a secret", async () => {
     const canary = "canary-7f3a9c51-do-not-print";
     const agent = await connectedAgent();
-    server.push([{ __typename: "ConfigureEnvCommand", commandId: "env-1", env: {}, secrets: { EXTRA: canary }, unset: [] }]);
+    server.push([
+      { __typename: "ConfigureEnvCommand", commandId: "env-1", env: {}, secrets: { EXTRA: canary }, unset: [] },
+    ]);
     await server.waitFor(() => stepsOf("env-1").includes("applied"), 10_000, "applied");
     expect(stepsOf("env-1")).toEqual(["received", "applied"]);
 
@@ -95,7 +104,7 @@ describe("ConfigureEnvCommand", () => {
     // The runner sees it (tiny-runner echoes EXTRA in its result: that is the runner's output, not the agent's).
     server.push([runJob("a")]);
     await server.waitFor(() => server.field("completed").length === 1, 15_000, "the job");
-    expect((server.field("completed")[0]?.output as { env: Record<string, string> }).env.EXTRA).toBe(canary);
+    expect(outputEnv(0).EXTRA).toBe(canary);
 
     expect(JSON.stringify(server.field("acks"))).not.toContain(canary);
     expect(JSON.stringify(server.heartbeats)).not.toContain(canary);
@@ -106,14 +115,16 @@ describe("ConfigureEnvCommand", () => {
 
   it("survives a restart, and unset removes a name", async () => {
     const first = await connectedAgent();
-    server.push([{ __typename: "ConfigureEnvCommand", commandId: "env-2", env: { EXTRA: "from-env" }, secrets: {}, unset: [] }]);
+    server.push([
+      { __typename: "ConfigureEnvCommand", commandId: "env-2", env: { EXTRA: "from-env" }, secrets: {}, unset: [] },
+    ]);
     await server.waitFor(() => stepsOf("env-2").includes("applied"), 10_000, "applied");
     await first.shutdown(0);
 
     await connectedAgent();
     server.push([runJob("b")]);
     await server.waitFor(() => server.field("completed").length === 1, 15_000, "the job");
-    expect((server.field("completed")[0]?.output as { env: Record<string, string> }).env.EXTRA).toBe("from-env");
+    expect(outputEnv(0).EXTRA).toBe("from-env");
 
     server.push([{ __typename: "ConfigureEnvCommand", commandId: "env-3", env: {}, secrets: {}, unset: ["EXTRA"] }]);
     await server.waitFor(() => stepsOf("env-3").includes("applied"), 10_000, "applied");
@@ -121,7 +132,7 @@ describe("ConfigureEnvCommand", () => {
     expect(acksOf("env-3").at(-1)?.detail).toContain("1 idle runner(s) stopped");
     server.push([runJob("c")]);
     await server.waitFor(() => server.field("completed").length === 2, 15_000, "the second job");
-    expect((server.field("completed")[1]?.output as { env: Record<string, string> }).env.EXTRA).toBeUndefined();
+    expect(outputEnv(1).EXTRA).toBeUndefined();
   });
 });
 
@@ -129,7 +140,15 @@ describe("PrefetchRunnerCommand and RemoveRunnerCommand", () => {
   it("prefetch starts a resident runner that heartbeats report; remove stops it", async () => {
     await connectedAgent();
     const spec = tinyRunner();
-    server.push([{ __typename: "PrefetchRunnerCommand", commandId: "pre-1", modelId: "acme/tiny", modelVersionId: "mv-9", runner: spec }]);
+    server.push([
+      {
+        __typename: "PrefetchRunnerCommand",
+        commandId: "pre-1",
+        modelId: "acme/tiny",
+        modelVersionId: "mv-9",
+        runner: spec,
+      },
+    ]);
     await server.waitFor(() => stepsOf("pre-1").includes("ready"), 15_000, "ready");
     // Resident and idle, as the next heartbeats report it.
     await server.waitFor(
@@ -137,9 +156,19 @@ describe("PrefetchRunnerCommand and RemoveRunnerCommand", () => {
       5_000,
       "a heartbeat listing the idle runner",
     );
-    expect(server.heartbeats.at(-1)?.input.runners).toEqual([expect.objectContaining({ modelVersionId: "mv-9", state: "idle", runs: 0 })]);
+    expect(server.heartbeats.at(-1)?.input.runners).toEqual([
+      expect.objectContaining({ modelVersionId: "mv-9", state: "idle", runs: 0 }),
+    ]);
 
-    server.push([{ __typename: "RemoveRunnerCommand", commandId: "rm-1", modelId: "acme/tiny", modelVersionId: "mv-9", runner: spec }]);
+    server.push([
+      {
+        __typename: "RemoveRunnerCommand",
+        commandId: "rm-1",
+        modelId: "acme/tiny",
+        modelVersionId: "mv-9",
+        runner: spec,
+      },
+    ]);
     await server.waitFor(() => stepsOf("rm-1").includes("removed"), 10_000, "removed");
     expect(acksOf("rm-1").at(-1)?.detail).toContain("1 idle runner(s) stopped");
     const after = server.heartbeats.length;
@@ -149,19 +178,31 @@ describe("PrefetchRunnerCommand and RemoveRunnerCommand", () => {
 
   it("a runner spec the agent cannot read is acked failed", async () => {
     await connectedAgent();
-    server.push([{ __typename: "PrefetchRunnerCommand", commandId: "pre-2", modelId: "a/b", modelVersionId: "mv-x", runner: { kind: "vm" } }]);
+    server.push([
+      {
+        __typename: "PrefetchRunnerCommand",
+        commandId: "pre-2",
+        modelId: "a/b",
+        modelVersionId: "mv-x",
+        runner: { kind: "vm" },
+      },
+    ]);
     await server.waitFor(() => stepsOf("pre-2").includes("failed"), 10_000, "failed");
     expect(acksOf("pre-2").at(-1)?.detail).toContain("runner.kind");
   });
 });
 
 describe("DrainCommand and ResumeWorkCommand", () => {
-  it("drain advertises capacity 0 and acks drained once idle; resume asks for work again", async () => {
+  it("R18: drain advertises capacity 0 and acks drained once idle; resume asks for work again", async () => {
     await connectedAgent();
     server.push([runJob("slow", { mode: "slow", steps: 3, delayMs: 150 })]);
     await server.waitFor(() => server.field("started").length === 1, 15_000, "started");
     server.push([{ __typename: "DrainCommand", commandId: "drain-1", deadlineMs: 60_000 }]);
-    await server.waitFor(() => server.subscriptions.at(-1)?.variables.capacity === 0, 5_000, "a capacity-0 subscription");
+    await server.waitFor(
+      () => server.subscriptions.at(-1)?.variables.capacity === 0,
+      5_000,
+      "a capacity-0 subscription",
+    );
     expect(stepsOf("drain-1")).toEqual(["received"]);
     await server.waitFor(() => stepsOf("drain-1").includes("drained"), 15_000, "drained");
     expect(server.field("completed")).toHaveLength(1);
@@ -173,7 +214,7 @@ describe("DrainCommand and ResumeWorkCommand", () => {
 });
 
 describe("RestartAgentCommand and UpgradeAgentCommand", () => {
-  it("restart drains, acks and stops with the restart flag (the CLI exits 75)", async () => {
+  it("R17: restart drains, acks and stops with the restart flag (the CLI exits 75)", async () => {
     const agent = await connectedAgent();
     server.push([{ __typename: "RestartAgentCommand", commandId: "re-1", reason: "test" }]);
     expect(await agent.finished).toBeUndefined();
@@ -181,7 +222,7 @@ describe("RestartAgentCommand and UpgradeAgentCommand", () => {
     expect(stepsOf("re-1")).toEqual(["received", "restarting"]);
   });
 
-  it("upgrade downloads, checks the sha256, replaces the bundle and restarts; a wrong sha256 replaces nothing", async () => {
+  it("R17: upgrade downloads, checks the sha256, replaces the bundle and restarts; a wrong sha256 replaces nothing", async () => {
     const bundlePath = path.join(workDir, "vyvo-agent.mjs");
     await writeFile(bundlePath, "// old bundle\n", { mode: 0o755 });
     const fresh = Buffer.from("// new bundle\nconsole.log('v2');\n");
@@ -222,7 +263,7 @@ describe("pieces", () => {
     expect(reloaded.variables()).toEqual(store.variables());
   });
 
-  it("containers get pushed values by name only (-e NAME), never on the command line", () => {
+  it("R16: containers get pushed values by name only (-e NAME), never on the command line", () => {
     const argv = containerRunArgv({
       engine: "docker",
       name: "r",
@@ -238,8 +279,12 @@ describe("pieces", () => {
 
   it("parses every node command and refuses a malformed one", () => {
     expect(parseCommand({ __typename: "DrainCommand", commandId: "c", deadlineMs: null })).toMatchObject({ ok: true });
-    expect(parseCommand({ __typename: "ConfigureEnvCommand", commandId: "c", env: { "BAD NAME": "x" } })).toMatchObject({ ok: false });
-    expect(parseCommand({ __typename: "UpgradeAgentCommand", commandId: "c", bundleUrl: "/a", sha256: "abc" })).toMatchObject({ ok: false });
+    expect(parseCommand({ __typename: "ConfigureEnvCommand", commandId: "c", env: { "BAD NAME": "x" } })).toMatchObject(
+      { ok: false },
+    );
+    expect(
+      parseCommand({ __typename: "UpgradeAgentCommand", commandId: "c", bundleUrl: "/a", sha256: "abc" }),
+    ).toMatchObject({ ok: false });
     expect(parseCommand({ __typename: "ResumeWorkCommand", commandId: "c" })).toMatchObject({ ok: true });
   });
 
@@ -249,9 +294,9 @@ describe("pieces", () => {
     const target = path.join(workDir, "x.mjs");
     await writeFile(target, "old");
     const fetchFn = (async () => new Response("nope", { status: 404 })) as unknown as typeof fetch;
-    await expect(replaceBundle({ bundleUrl: "/b", sha256: "a".repeat(64), target, serverUrl: "http://s", fetchFn })).rejects.toThrow(
-      "HTTP 404",
-    );
+    await expect(
+      replaceBundle({ bundleUrl: "/b", sha256: "a".repeat(64), target, serverUrl: "http://s", fetchFn }),
+    ).rejects.toThrow("HTTP 404");
     expect(readFileSync(target, "utf8")).toBe("old");
   });
 });

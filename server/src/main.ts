@@ -122,6 +122,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const nodeWork = new NodeWork(
     queue,
     async (nodeId, failed) => (await attempts.report(nodeId, { started: [], completed: [], failed })).failed,
+    () => attempts.reapExpiredLeases(),
     events,
   );
   const nodeCommands = new NodeCommands(prisma, nodeLedger, events);

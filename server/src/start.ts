@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { ConfigError, parseConfig } from "./config.js";
 import { startServer } from "./main.js";
+import { ensureAdminBuilt } from "./platform/admin-build.js";
 import { EXAMPLE_MODEL_ID, ensureExampleModel } from "./platform/example-model.js";
 import { startLocalAgent } from "./platform/local-agent.js";
 import { loadLocalCredentials } from "./platform/local-credentials.js";
@@ -23,6 +24,7 @@ async function main() {
     LOG_LEVEL: env.LOG_LEVEL ?? "warn",
   });
   const apiKey = config.VYVO_BOOTSTRAP_API_KEY as string;
+  await ensureAdminBuilt((line) => console.log(line));
   console.log("vyvo: starting the control plane…");
   const server = await startServer(config);
   await ensureExampleModel(server.services.prisma, server.services.models);
@@ -52,6 +54,9 @@ async function main() {
 
   Then follow it:
     curl -s ${server.url}/graphql -H 'content-type: application/json' -H 'authorization: Bearer ${apiKey}' -d '{"query":"{ jobs(first: 1) { edges { node { id status output } } } }"}'
+
+  Or call it the way fal clients do (waits for the result):
+    curl -s -X POST ${server.url}/fal/run/${EXAMPLE_MODEL_ID} -H 'content-type: application/json' -H 'authorization: Key ${apiKey}' -d '{"operation":"blur","sigma":3}'
 
   Ctrl-C stops the server, the agent and its runners.
 `);

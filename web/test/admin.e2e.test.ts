@@ -184,6 +184,9 @@ describe("the admin console", () => {
       await timeline.getByText(status, { exact: true }).first().waitFor();
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     await shot("job-succeeded");
+    await page.setViewportSize({ width: 820, height: 1100 });
+    await shot("job-succeeded-820");
+    await page.setViewportSize({ width: 1440, height: 900 });
 
     // The jobs list shows it, and filters by status.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
@@ -286,6 +289,7 @@ describe("the admin console", () => {
     await page.getByRole("link", { name: "Overview" }).click();
     await page.getByText("Nodes online").waitFor();
     await page.locator(".node-row", { hasText: "gpu-node-1" }).getByText("42%").waitFor(); // mean of 81 and 3
+    await shot("overview-820");
     await page.setViewportSize({ width: 1440, height: 900 });
     await shot("overview-1440");
     expect(errors).toEqual([]);

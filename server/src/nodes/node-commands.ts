@@ -26,9 +26,17 @@ const MAX_VALUE_CHARS = 32_768;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** Checks a ConfigureEnv request and returns its parts as the command carries them. Pure. */
-export function checkEnvChange(change: EnvChange): { env: Record<string, string>; secrets: Record<string, string>; unset: string[] } {
+export function checkEnvChange(change: EnvChange): {
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+  unset: string[];
+} {
   const parts = { env: change.env ?? {}, secrets: change.secrets ?? {} };
-  const out = { env: {} as Record<string, string>, secrets: {} as Record<string, string>, unset: [...(change.unset ?? [])] };
+  const out = {
+    env: {} as Record<string, string>,
+    secrets: {} as Record<string, string>,
+    unset: [...(change.unset ?? [])],
+  };
   const names = new Set<string>();
   for (const kind of ["env", "secrets"] as const) {
     const values = parts[kind];
@@ -51,13 +59,16 @@ export function checkEnvChange(change: EnvChange): { env: Record<string, string>
     if (names.has(name)) throw new DomainError("INVALID_INPUT", `${name} is both set and unset`);
   }
   if (names.size + out.unset.length === 0) throw new DomainError("INVALID_INPUT", "nothing to change");
-  if (names.size + out.unset.length > MAX_VARIABLES) throw new DomainError("INVALID_INPUT", `at most ${MAX_VARIABLES} variables`);
+  if (names.size + out.unset.length > MAX_VARIABLES)
+    throw new DomainError("INVALID_INPUT", `at most ${MAX_VARIABLES} variables`);
   return out;
 }
 
 function checkName(name: string): void {
-  if (!ENV_NAME.test(name)) throw new DomainError("INVALID_INPUT", `"${name.slice(0, 64)}" is not a valid variable name`);
-  if (RESERVED_NAME.test(name)) throw new DomainError("INVALID_INPUT", `${name} is set by the agent and cannot be configured`);
+  if (!ENV_NAME.test(name))
+    throw new DomainError("INVALID_INPUT", `"${name.slice(0, 64)}" is not a valid variable name`);
+  if (RESERVED_NAME.test(name))
+    throw new DomainError("INVALID_INPUT", `${name} is set by the agent and cannot be configured`);
 }
 
 /**
@@ -87,7 +98,13 @@ export class NodeCommands {
     const version = await this.version(modelVersionId);
     return this.send(
       nodeId,
-      { __typename: "PrefetchRunnerCommand", commandId: randomUUID(), modelId: version.modelId, modelVersionId, runner: version.runner },
+      {
+        __typename: "PrefetchRunnerCommand",
+        commandId: randomUUID(),
+        modelId: version.modelId,
+        modelVersionId,
+        runner: version.runner,
+      },
       actor,
       { modelVersionId },
     );
@@ -97,7 +114,13 @@ export class NodeCommands {
     const version = await this.version(modelVersionId);
     return this.send(
       nodeId,
-      { __typename: "RemoveRunnerCommand", commandId: randomUUID(), modelId: version.modelId, modelVersionId, runner: version.runner },
+      {
+        __typename: "RemoveRunnerCommand",
+        commandId: randomUUID(),
+        modelId: version.modelId,
+        modelVersionId,
+        runner: version.runner,
+      },
       actor,
       { modelVersionId },
     );
@@ -105,7 +128,9 @@ export class NodeCommands {
 
   restartAgent(nodeId: string, reason: string | null, actor: string): Promise<CommandReceipt> {
     const why = reason?.trim() || "asked by an operator";
-    return this.send(nodeId, { __typename: "RestartAgentCommand", commandId: randomUUID(), reason: why }, actor, { reason: why });
+    return this.send(nodeId, { __typename: "RestartAgentCommand", commandId: randomUUID(), reason: why }, actor, {
+      reason: why,
+    });
   }
 
   upgradeAgent(nodeId: string, bundleUrl: string, sha256: string, actor: string): Promise<CommandReceipt> {
@@ -113,7 +138,12 @@ export class NodeCommands {
     if (!/^(https?:\/\/|\/)/.test(bundleUrl)) {
       throw new DomainError("INVALID_INPUT", "bundleUrl must be an http(s) URL or a path on this server");
     }
-    const command = { __typename: "UpgradeAgentCommand" as const, commandId: randomUUID(), bundleUrl, sha256: sha256.toLowerCase() };
+    const command = {
+      __typename: "UpgradeAgentCommand" as const,
+      commandId: randomUUID(),
+      bundleUrl,
+      sha256: sha256.toLowerCase(),
+    };
     return this.send(nodeId, command, actor, { bundleUrl, sha256: command.sha256 });
   }
 
@@ -124,12 +154,20 @@ export class NodeCommands {
     });
   }
 
-  private async send(nodeId: string, command: NodeCommand, actor: string, summary: Record<string, unknown>): Promise<CommandReceipt> {
+  private async send(
+    nodeId: string,
+    command: NodeCommand,
+    actor: string,
+    summary: Record<string, unknown>,
+  ): Promise<CommandReceipt> {
     const node = await this.prisma.node.findUnique({ where: { id: nodeId } });
     if (!node) throw notFound("node", nodeId);
     // Commands are not queued for absent agents: the operator sees at once that nothing happened.
     if (node.removedAt || !isConnectedState(node.state)) {
-      throw new DomainError("INVALID_STATE", `node ${node.name} is ${node.removedAt ? "removed" : node.state.toLowerCase()}: its agent is not connected`);
+      throw new DomainError(
+        "INVALID_STATE",
+        `node ${node.name} is ${node.removedAt ? "removed" : node.state.toLowerCase()}: its agent is not connected`,
+      );
     }
     const name = command.__typename.replace(/Command$/, "");
     await this.ledger.record(nodeId, {

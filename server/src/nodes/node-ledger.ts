@@ -78,7 +78,12 @@ export class NodeLedger {
       const after = opts.operator ? operatorTransition(before, transition) : nextStatus(before, transition);
       const changed = after !== before;
       if (!changed && !opts.recordUnchanged && !opts.data) {
-        return { node: await tx.node.findUniqueOrThrow({ where: { id: nodeId } }), changed, event: null, cordonChanged: false };
+        return {
+          node: await tx.node.findUniqueOrThrow({ where: { id: nodeId } }),
+          changed,
+          event: null,
+          cordonChanged: false,
+        };
       }
       const node = await tx.node.update({
         where: { id: nodeId },

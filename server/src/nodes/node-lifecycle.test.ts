@@ -3,7 +3,7 @@ import type { RunningServer } from "../main.js";
 import { createTestModel } from "../testing/fixtures.js";
 import { collect, gql, gqlData, waitFor, wsClient } from "../testing/graphql-client.js";
 import { AGENT_HEARTBEAT, TestAgent } from "../testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 // Node presence and operator actions over GraphQL, with scripted agents (TestAgent), real
 // Postgres and Redis. The lease reaper is off here (it runs when a test calls it), so that what
@@ -23,7 +23,9 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((agent) => agent.close()));
   // Work a test left behind (requeued on purpose) must not reach the next test's agent.
-  const open = await server.services.prisma.job.findMany({ where: { status: { in: ["QUEUED", "RETRY_WAIT", "ASSIGNED", "RUNNING"] } } });
+  const open = await server.services.prisma.job.findMany({
+    where: { status: { in: ["QUEUED", "RETRY_WAIT", "ASSIGNED", "RUNNING"] } },
+  });
   for (const job of open) await server.services.jobs.cancel(job.id, "test cleanup");
 });
 
@@ -46,20 +48,32 @@ const q = <T>(query: string, variables: Record<string, unknown> = {}) => gqlData
 
 async function nodeView(id: string) {
   const data = await q<{
-    node: { state: string; cordoned: boolean; schedulable: boolean; freeSlots: number; lastHeartbeatAt: string; gpus: { name: string }[] };
-  }>(`query($id: ID!) { node(id: $id) { state cordoned schedulable freeSlots lastHeartbeatAt gpus { name } } }`, { id });
+    node: {
+      state: string;
+      cordoned: boolean;
+      schedulable: boolean;
+      freeSlots: number;
+      lastHeartbeatAt: string;
+      gpus: { name: string }[];
+    };
+  }>(`query($id: ID!) { node(id: $id) { state cordoned schedulable freeSlots lastHeartbeatAt gpus { name } } }`, {
+    id,
+  });
   return data.node;
 }
 
 function untilState(id: string, state: string, timeoutMs = 15_000) {
-  return waitFor(async () => ((await nodeView(id)).state === state ? nodeView(id) : null), timeoutMs, `node ${id} to be ${state}`);
+  return waitFor(
+    async () => ((await nodeView(id)).state === state ? nodeView(id) : null),
+    timeoutMs,
+    `node ${id} to be ${state}`,
+  );
 }
 
 async function events(id: string) {
-  const data = await q<{ node: { events: { type: string; message: string | null; actor: string; detail: Record<string, unknown> | null }[] } }>(
-    `query($id: ID!) { node(id: $id) { events(last: 500) { type message actor detail } } }`,
-    { id },
-  );
+  const data = await q<{
+    node: { events: { type: string; message: string | null; actor: string; detail: Record<string, unknown> | null }[] };
+  }>(`query($id: ID!) { node(id: $id) { events(last: 500) { type message actor detail } } }`, { id });
   return data.node.events;
 }
 
@@ -68,25 +82,35 @@ async function submit(input: unknown = { prompt: "hi" }) {
 }
 
 async function jobView(id: string) {
-  const data = await q<{ job: { status: string; attempts: { id: string; status: string; cause: string | null }[]; events: { type: string; cause: string | null }[] } }>(
-    `query($id: ID!) { job(id: $id) { status attempts { id status cause } events { type cause } } }`,
-    { id },
-  );
+  const data = await q<{
+    job: {
+      status: string;
+      attempts: { id: string; status: string; cause: string | null }[];
+      events: { type: string; cause: string | null }[];
+    };
+  }>(`query($id: ID!) { job(id: $id) { status attempts { id status cause } events { type cause } } }`, { id });
   return data.job;
 }
 
-const GPU = { index: 0, uuid: "GPU-1", name: "NVIDIA A100-SXM4-80GB", memoryTotalMb: 81920, memoryUsedMb: 100, utilizationPct: 3 };
+const GPU = {
+  index: 0,
+  uuid: "GPU-1",
+  name: "NVIDIA A100-SXM4-80GB",
+  memoryTotalMb: 81920,
+  memoryUsedMb: 100,
+  utilizationPct: 3,
+};
 
 describe("heartbeats", () => {
   it("store GPU inventory, runners and free slots (throttled) and publish every heartbeat live", async () => {
     const { agent, nodeId } = await newAgent();
     agent.stopHeartbeats();
     const subscriber = wsClient(server.url);
-    const live = collect<{ nodeUpdated: { lastHeartbeatAt: string; gpus: { name: string; utilizationPct: number }[] } }>(
-      subscriber,
-      `subscription($id: ID) { nodeUpdated(id: $id) { lastHeartbeatAt gpus { name utilizationPct } } }`,
-      { id: nodeId },
-    );
+    const live = collect<{
+      nodeUpdated: { lastHeartbeatAt: string; gpus: { name: string; utilizationPct: number }[] };
+    }>(subscriber, `subscription($id: ID) { nodeUpdated(id: $id) { lastHeartbeatAt gpus { name utilizationPct } } }`, {
+      id: nodeId,
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let i = 0; i < 5; i++) {
       await agent.mutate(AGENT_HEARTBEAT, {
@@ -102,24 +126,34 @@ describe("heartbeats", () => {
     expect(live.events.map((e) => e.nodeUpdated.gpus[0]?.utilizationPct)).toEqual([0, 10, 20, 30, 40]);
     // A burst is stored once: the row keeps an earlier heartbeat than the last one published.
     const stored = await nodeView(nodeId);
-    expect(Date.parse(stored.lastHeartbeatAt)).toBeLessThan(Date.parse(live.events.at(-1)?.nodeUpdated.lastHeartbeatAt ?? ""));
+    expect(Date.parse(stored.lastHeartbeatAt)).toBeLessThan(
+      Date.parse(live.events.at(-1)?.nodeUpdated.lastHeartbeatAt ?? ""),
+    );
     expect(stored.gpus).toEqual([{ name: "NVIDIA A100-SXM4-80GB" }]);
     live.stop();
     await subscriber.dispose();
 
-    const runners = await q<{ node: { runners: unknown[] } }>(`query($id: ID!) { node(id: $id) { runners { modelVersionId state runs } } }`, { id: nodeId });
+    const runners = await q<{ node: { runners: unknown[] } }>(
+      `query($id: ID!) { node(id: $id) { runners { modelVersionId state runs } } }`,
+      { id: nodeId },
+    );
     expect(runners.node.runners).toEqual([{ modelVersionId: "mv-1", state: "idle", runs: 3 }]);
-    const byGpu = await q<{ nodes: { edges: { node: { id: string } }[] } }>(`query { nodes(gpuModel: "NVIDIA A100-SXM4-80GB") { edges { node { id } } } }`);
+    const byGpu = await q<{ nodes: { edges: { node: { id: string } }[] } }>(
+      `query { nodes(gpuModel: "NVIDIA A100-SXM4-80GB") { edges { node { id } } } }`,
+    );
     expect(byGpu.nodes.edges.map((e) => e.node.id)).toEqual([nodeId]);
   });
 });
 
 describe("cordon, drain, uncordon", () => {
-  it("a cordoned node gets no new work; uncordoned, it does", async () => {
+  it("R18: a cordoned node gets no new work; uncordoned, it does", async () => {
     const { agent, nodeId } = await newAgent();
-    const cordoned = await q<{ cordonNode: { state: string; schedulable: boolean } }>(`mutation($id: ID!) { cordonNode(id: $id) { state schedulable } }`, {
-      id: nodeId,
-    });
+    const cordoned = await q<{ cordonNode: { state: string; schedulable: boolean } }>(
+      `mutation($id: ID!) { cordonNode(id: $id) { state schedulable } }`,
+      {
+        id: nodeId,
+      },
+    );
     expect(cordoned.cordonNode).toEqual({ state: "CORDONED", schedulable: false });
     const jobId = await submit();
     await new Promise((resolve) => setTimeout(resolve, 800));
@@ -134,15 +168,20 @@ describe("cordon, drain, uncordon", () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe("INVALID_STATE");
   });
 
-  it("past the drain deadline, what still runs is cancelled with the reason and requeued; the node ends CORDONED", async () => {
+  it("R18: past the drain deadline, what still runs is cancelled with the reason and requeued; the node ends CORDONED", async () => {
     const { agent, nodeId } = await newAgent();
     const jobId = await submit();
     const run = await agent.waitForRunJob(jobId);
     await agent.started(run);
-    const draining = await q<{ drainNode: { state: string } }>(`mutation($id: ID!) { drainNode(id: $id, deadlineMs: 400) { state } }`, { id: nodeId });
+    const draining = await q<{ drainNode: { state: string } }>(
+      `mutation($id: ID!) { drainNode(id: $id, deadlineMs: 400) { state } }`,
+      { id: nodeId },
+    );
     expect(draining.drainNode.state).toBe("DRAINING");
     await agent.waitForCommand((c) => c.__typename === ("DrainCommand" as never));
-    const cancel = await agent.waitForCommand((c) => c.__typename === "CancelJobCommand" && c.attemptId === run.attemptId);
+    const cancel = await agent.waitForCommand(
+      (c) => c.__typename === "CancelJobCommand" && c.attemptId === run.attemptId,
+    );
     expect(cancel.reason).toBe("drain deadline");
     await untilState(nodeId, "CORDONED");
     const view = await jobView(jobId);
@@ -152,51 +191,64 @@ describe("cordon, drain, uncordon", () => {
       "drain deadline passed: 1 attempt(s) cancelled and requeued",
     );
     // The agent's late result is fenced off.
-    expect((await agent.complete(run, { late: true })).rejected).toEqual([{ attemptId: run.attemptId, reason: expect.any(String) }]);
+    expect((await agent.complete(run, { late: true })).rejected).toEqual([
+      { attemptId: run.attemptId, reason: expect.any(String) },
+    ]);
   });
 });
 
 describe("loss", () => {
-  it(
-    "a node whose heartbeats stop is LOST after the bound; its work is requeued once, cause 'agent lost'; back, it is ONLINE and old reports are rejected",
-    async () => {
-      const { agent, nodeId, nodeToken } = await newAgent();
-      const jobId = await submit();
-      const run = await agent.waitForRunJob(jobId);
-      await agent.started(run);
-      await agent.vanish();
-      const gone = Date.now();
-      await untilState(nodeId, "LOST", server.nodeMonitor.lostAfterMs + 5_000);
-      expect(Date.now() - gone).toBeLessThan(server.nodeMonitor.lostAfterMs + 1_500);
+  it("a node whose heartbeats stop is LOST after the bound; its work is requeued once (attempt LOST, cause 'agent lost'); back, it is ONLINE and old reports are rejected", async () => {
+    const { agent, nodeId, nodeToken } = await newAgent();
+    const jobId = await submit();
+    const run = await agent.waitForRunJob(jobId);
+    await agent.started(run);
+    await agent.vanish();
+    const gone = Date.now();
+    await untilState(nodeId, "LOST", server.nodeMonitor.lostAfterMs + 5_000);
+    expect(Date.now() - gone).toBeLessThan(server.nodeMonitor.lostAfterMs + 1_500);
 
-      const requeued = await waitFor(async () => {
+    const requeued = await waitFor(
+      async () => {
         const view = await jobView(jobId);
         return view.status === "RETRY_WAIT" ? view : null;
-      }, 5_000, "the job to wait for its retry");
-      expect(requeued.attempts[0]).toMatchObject({ id: run.attemptId, cause: "agent lost" });
-      // The lease reaper comes after: the lease is gone, nothing is requeued twice.
-      await server.attempts.reapExpiredLeases();
-      await server.attempts.reapExpiredLeases();
-      expect((await jobView(jobId)).events.filter((e) => e.type === "retry")).toEqual([{ type: "retry", cause: "agent lost" }]);
-      expect((await events(nodeId)).filter((e) => e.type === "lost")).toHaveLength(1);
+      },
+      5_000,
+      "the job to wait for its retry",
+    );
+    expect(requeued.attempts[0]).toMatchObject({
+      id: run.attemptId,
+      status: "LOST",
+      cause: expect.stringMatching(/^agent lost/),
+    });
+    // The lease reaper comes after: the lease is gone, nothing is requeued twice.
+    await server.attempts.reapExpiredLeases();
+    await server.attempts.reapExpiredLeases();
+    expect((await jobView(jobId)).events.filter((e) => e.type === "retry")).toEqual([
+      { type: "retry", cause: expect.stringMatching(/^agent lost/) },
+    ]);
+    expect((await events(nodeId)).filter((e) => e.type === "lost")).toHaveLength(1);
 
-      const back = new TestAgent(server.url, nodeToken, { capacity: 1 });
-      agents.push(back);
-      await back.startHeartbeats();
-      await untilState(nodeId, "ONLINE");
-      const late = await back.complete(run, { stale: true });
-      expect(late.rejected).toEqual([{ attemptId: run.attemptId, reason: expect.stringMatching(/no longer held|superseded/) }]);
-      await server.attempts.reapExpiredLeases(); // promotes the retry (the reaper is off in this file)
-      const second = await back.waitForRunJob(jobId);
-      expect(second.attemptId).not.toBe(run.attemptId);
-      await back.complete(second, { ok: true });
-    },
-    40_000,
-  );
+    const back = new TestAgent(server.url, nodeToken, { capacity: 1 });
+    agents.push(back);
+    await back.startHeartbeats();
+    await untilState(nodeId, "ONLINE");
+    const late = await back.complete(run, { stale: true });
+    expect(late.rejected).toEqual([
+      { attemptId: run.attemptId, reason: expect.stringMatching(/no longer held|superseded/) },
+    ]);
+    await server.attempts.reapExpiredLeases(); // promotes the retry (the reaper is off in this file)
+    const second = await back.waitForRunJob(jobId);
+    expect(second.attemptId).not.toBe(run.attemptId);
+    await back.complete(second, { ok: true });
+  }, 40_000);
 
   it("loss detection is one conditional update: sweeps racing on every replica mark a node lost once", async () => {
     const { node } = await server.services.nodes.register(`race-${++count}`);
-    await server.services.prisma.node.update({ where: { id: node.id }, data: { state: "ONLINE", lastHeartbeatAt: new Date(Date.now() - 60_000) } });
+    await server.services.prisma.node.update({
+      where: { id: node.id },
+      data: { state: "ONLINE", lastHeartbeatAt: new Date(Date.now() - 60_000) },
+    });
     const found = await Promise.all(Array.from({ length: 6 }, () => server.nodeMonitor.detectLost()));
     expect(found.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(1);
     await untilState(node.id, "LOST");
@@ -211,15 +263,20 @@ describe("removal", () => {
     agent.client.on("closed", (event) => closeCodes.push((event as { code: number }).code));
     const jobId = await submit();
     await agent.waitForRunJob(jobId);
-    const removed = await q<{ removeNode: { state: string; removedAt: string | null } }>(`mutation($id: ID!) { removeNode(id: $id) { state removedAt } }`, {
-      id: nodeId,
-    });
+    const removed = await q<{ removeNode: { state: string; removedAt: string | null } }>(
+      `mutation($id: ID!) { removeNode(id: $id) { state removedAt } }`,
+      {
+        id: nodeId,
+      },
+    );
     expect(removed.removeNode.state).toBe("OFFLINE");
     expect(removed.removeNode.removedAt).not.toBeNull();
     await waitFor(async () => closeCodes.includes(4403), 5_000, "the socket to close with 4403");
     expect(await server.services.nodes.authenticate(nodeToken)).toBeNull();
     expect((await jobView(jobId)).attempts[0]?.cause).toBe("node removed");
-    const listed = await q<{ nodes: { edges: { node: { id: string } }[] } }>(`query { nodes { edges { node { id } } } }`);
+    const listed = await q<{ nodes: { edges: { node: { id: string } }[] } }>(
+      `query { nodes { edges { node { id } } } }`,
+    );
     expect(listed.nodes.edges.map((e) => e.node.id)).not.toContain(nodeId);
   });
 });
@@ -227,9 +284,14 @@ describe("removal", () => {
 describe("labels, filters and node commands", () => {
   it("labels and pools select nodes", async () => {
     const { nodeId } = await newAgent();
-    await q(`mutation($id: ID!, $l: JSON!) { setNodeLabels(id: $id, labels: $l, pool: "eu-gpu") { id } }`, { id: nodeId, l: { zone: "eu-west", gpu: "a100" } });
+    await q(`mutation($id: ID!, $l: JSON!) { setNodeLabels(id: $id, labels: $l, pool: "eu-gpu") { id } }`, {
+      id: nodeId,
+      l: { zone: "eu-west", gpu: "a100" },
+    });
     const select = async (args: string) =>
-      (await q<{ nodes: { edges: { node: { id: string } }[] } }>(`query { nodes(${args}) { edges { node { id } } } }`)).nodes.edges.map((e) => e.node.id);
+      (
+        await q<{ nodes: { edges: { node: { id: string } }[] } }>(`query { nodes(${args}) { edges { node { id } } } }`)
+      ).nodes.edges.map((e) => e.node.id);
     expect(await select(`labels: ["zone=eu-west", "gpu=a100"]`)).toEqual([nodeId]);
     expect(await select(`labels: ["zone=us"]`)).toEqual([]);
     expect(await select(`pool: "eu-gpu", state: [ONLINE]`)).toEqual([nodeId]);
@@ -250,7 +312,11 @@ describe("labels, filters and node commands", () => {
     expect(sent.configureNodeEnv.command).toBe("ConfigureEnvCommand");
     // TestAgent's document selects no fields of node commands: only their type arrives.
     await agent.waitForCommand((c) => c.__typename === ("ConfigureEnvCommand" as never));
-    await agent.report({ acks: [{ commandId: sent.configureNodeEnv.commandId, step: "applied", detail: "1 variable(s) and 1 secret(s) set" }] });
+    await agent.report({
+      acks: [
+        { commandId: sent.configureNodeEnv.commandId, step: "applied", detail: "1 variable(s) and 1 secret(s) set" },
+      ],
+    });
     await waitFor(async () => (await events(nodeId)).some((e) => e.type === "ack"), 5_000, "the ack event");
     const all = JSON.stringify(await events(nodeId));
     expect(all).toContain('"secrets":["HF_TOKEN"]');

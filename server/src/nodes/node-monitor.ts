@@ -1,10 +1,10 @@
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import { type Node, Prisma, type PrismaClient } from "../generated/prisma/client.js";
+import type { Node, Prisma, PrismaClient } from "../generated/prisma/client.js";
 import type { NodeState } from "../generated/prisma/enums.js";
 import type { NodeLedger, SchedulingChange } from "./node-ledger.js";
 import type { CommandAck, GpuStats, NodePresence, RunnerState } from "./node-presence.js";
-import { LOSABLE_STATES, isConnectedState } from "./node-states.js";
+import { isConnectedState, LOSABLE_STATES } from "./node-states.js";
 import type { NodeWork } from "./node-work.js";
 
 export interface MonitorConfig {
@@ -81,7 +81,11 @@ export class NodeMonitor implements NodePresence {
     const result = await this.ledger.transition(
       nodeId,
       { kind: "connected" },
-      { type: "connected", actor: `node:${nodeId}`, detail: { capacity: info.capacity, agentVersion: info.agentVersion ?? null } },
+      {
+        type: "connected",
+        actor: `node:${nodeId}`,
+        detail: { capacity: info.capacity, agentVersion: info.agentVersion ?? null },
+      },
       {
         recordUnchanged: true,
         data: {
@@ -95,12 +99,23 @@ export class NodeMonitor implements NodePresence {
     );
     if (!result) return;
     const node = result.node;
-    this.live.set(nodeId, { connectionId: info.connectionId, blocked: node.cordoned || node.removedAt !== null, lastWriteAt: now, node });
+    this.live.set(nodeId, {
+      connectionId: info.connectionId,
+      blocked: node.cordoned || node.removedAt !== null,
+      lastWriteAt: now,
+      node,
+    });
   }
 
   async heartbeat(
     nodeId: string,
-    info: { connectionId?: string; freeSlots: number; gpus: GpuStats[]; runners?: RunnerState[]; agentVersion?: string | null },
+    info: {
+      connectionId?: string;
+      freeSlots: number;
+      gpus: GpuStats[];
+      runners?: RunnerState[];
+      agentVersion?: string | null;
+    },
   ) {
     const now = this.clock.now();
     const entry = this.live.get(nodeId);
@@ -189,13 +204,13 @@ export class NodeMonitor implements NodePresence {
         message: `no heartbeat for more than ${this.config.lostAfterMs} ms`,
         detail: { lastHeartbeatAt: node.lastHeartbeatAt.toISOString(), lostAfterMs: this.config.lostAfterMs },
       });
-      const requeued = await this.work.requeueHeld(node.id, {
-        cause: "agent lost",
-        error: "The node running this request stopped sending heartbeats",
-        errorType: "agent_lost",
-      });
+      const requeued = await this.work.releaseLost(node.id, now.getTime());
       if (requeued > 0) {
-        await this.ledger.record(node.id, { type: "work_requeued", actor: MONITOR, message: `${requeued} attempt(s) requeued: agent lost` });
+        await this.ledger.record(node.id, {
+          type: "work_requeued",
+          actor: MONITOR,
+          message: `${requeued} attempt(s) requeued: agent lost`,
+        });
       }
     }
     return lost.length;
@@ -231,7 +246,11 @@ export class NodeMonitor implements NodePresence {
     let finished = 0;
     for (const { id } of draining) {
       if ((await this.work.heldCount(id)) > 0) continue;
-      const result = await this.ledger.transition(id, { kind: "drained" }, { type: "drained", actor: MONITOR, message: "work finished: cordoned" });
+      const result = await this.ledger.transition(
+        id,
+        { kind: "drained" },
+        { type: "drained", actor: MONITOR, message: "work finished: cordoned" },
+      );
       if (result?.changed) finished++;
     }
     return finished;

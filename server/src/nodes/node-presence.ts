@@ -34,10 +34,19 @@ export interface CommandAck {
  * close of a replaced socket changes nothing.
  */
 export interface NodePresence {
-  connected(nodeId: string, info: { connectionId: string; capacity: number; agentVersion?: string | null }): Promise<unknown>;
+  connected(
+    nodeId: string,
+    info: { connectionId: string; capacity: number; agentVersion?: string | null },
+  ): Promise<unknown>;
   heartbeat(
     nodeId: string,
-    info: { connectionId?: string; freeSlots: number; gpus: GpuStats[]; runners?: RunnerState[]; agentVersion?: string | null },
+    info: {
+      connectionId?: string;
+      freeSlots: number;
+      gpus: GpuStats[];
+      runners?: RunnerState[];
+      agentVersion?: string | null;
+    },
   ): Promise<unknown>;
   disconnected(nodeId: string, connectionId: string): Promise<unknown>;
   /** Synchronous and cheap: asked on every dispatch. False for cordoned, draining and removed nodes. */

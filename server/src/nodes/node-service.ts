@@ -141,21 +141,34 @@ export class NodeService {
     const node = await this.operator(
       nodeId,
       { kind: "drain", deadlineAt },
-      { type: "drain_started", actor, message: `draining; deadline ${deadlineAt.toISOString()}`, detail: { deadlineMs } },
+      {
+        type: "drain_started",
+        actor,
+        message: `draining; deadline ${deadlineAt.toISOString()}`,
+        detail: { deadlineMs },
+      },
       true,
     );
     const running = await this.work.heldCount(nodeId);
     // The agent stops asking for work too (advisory: the server's cordon is what keeps work away).
     await this.commands.sendQuietly(nodeId, { __typename: "DrainCommand", commandId: randomUUID(), deadlineMs }, actor);
     if (running === 0 && node.state === "DRAINING") {
-      const drained = await this.ledger.transition(nodeId, { kind: "drained" }, { type: "drained", actor, message: "nothing was running" });
+      const drained = await this.ledger.transition(
+        nodeId,
+        { kind: "drained" },
+        { type: "drained", actor, message: "nothing was running" },
+      );
       return drained?.node ?? node;
     }
     return node;
   }
 
   async uncordon(nodeId: string, actor: string): Promise<Node> {
-    const node = await this.operator(nodeId, { kind: "uncordon" }, { type: "uncordoned", actor, message: "accepts work again" });
+    const node = await this.operator(
+      nodeId,
+      { kind: "uncordon" },
+      { type: "uncordoned", actor, message: "accepts work again" },
+    );
     await this.commands.sendQuietly(nodeId, { __typename: "ResumeWorkCommand", commandId: randomUUID() }, actor);
     this.events.publish(topics.workAvailable, "*");
     return node;
@@ -211,7 +224,10 @@ export class NodeService {
     const node = await this.get(nodeId);
     if (node.removedAt) throw new DomainError("INVALID_STATE", `node ${node.name} was removed`);
     try {
-      const result = await this.ledger.transition(nodeId, transition, change, { operator: !recordUnchanged, recordUnchanged });
+      const result = await this.ledger.transition(nodeId, transition, change, {
+        operator: !recordUnchanged,
+        recordUnchanged,
+      });
       return result?.node ?? node;
     } catch (error) {
       if (error instanceof NodeTransitionError) throw new DomainError("INVALID_STATE", error.message);

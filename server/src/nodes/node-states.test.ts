@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  type NodeStatus,
-  NodeTransitionError,
   acceptsWork,
   connectedState,
+  type NodeStatus,
+  NodeTransitionError,
   nextStatus,
   operatorTransition,
 } from "./node-states.js";

@@ -18,17 +18,33 @@ export interface ReleaseReason {
 }
 
 /**
- * Gives back the attempts a node holds: each goes through the queue's fenced retry (a retryable
- * failure of the attempt), so whoever acts first wins and the lease reaper, another replica or a late report of
- * the agent finds the attempt superseded instead of requeueing it twice.
+ * Gives back the attempts a node holds. Every path is fenced by the queue's atomic scripts, so
+ * whoever acts first wins and the lease reaper, another replica or a late report of the agent
+ * finds the attempt superseded instead of requeueing it twice.
  */
 export class NodeWork {
   constructor(
     private readonly queue: QueuePort,
     private readonly failAttempts: FailAttempts,
+    /** The lease reaper's pass (attempts.reapExpiredLeases). */
+    private readonly reap: () => Promise<unknown>,
     private readonly events: EventBus,
   ) {}
 
+  /**
+   * A lost node's attempts: their leases end now (a renewal that expires at once) and the lease
+   * reaper requeues them, so lost work has one path back to the queue whoever notices first
+   * (attempt LOST, cause "agent lost: …", the queue's atomic reap deciding). Returns how many it ended.
+   */
+  async releaseLost(nodeId: string, now: number): Promise<number> {
+    const held = await this.queue.leasedBy(nodeId);
+    if (held.length === 0) return 0;
+    const { renewed } = await this.queue.renew(nodeId, held, 1, now - 1);
+    await this.reap();
+    return renewed.length;
+  }
+
+  /** A node that is still there but must let go (drain deadline, removal): its attempts fail, retryably, with `reason`. */
   async requeueHeld(nodeId: string, reason: ReleaseReason): Promise<number> {
     const held = await this.queue.leasedBy(nodeId);
     if (held.length === 0) return 0;

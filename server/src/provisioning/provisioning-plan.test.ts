@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
-  ENROLLMENT_TOKEN_VAR,
-  RESTART_EXIT_CODE,
-  STEP_NAMES,
   agentPaths,
   decideEnv,
   desiredAgentEnv,
+  ENROLLMENT_TOKEN_VAR,
   nodeProblem,
   parseEnvFile,
   parseHostFacts,
+  RESTART_EXIT_CODE,
   renderEnvFile,
   renderSupervisor,
   resolveInstallDir,
   restartNeeded,
+  STEP_NAMES,
   serviceMode,
   shq,
   stepsToRun,
@@ -43,19 +43,34 @@ describe("provisioning plan", () => {
 
   it("env: kept when up to date; an enrollment token only while the host has no node token", () => {
     expect(decideEnv(desired, desired, true, false)).toEqual({ action: "keep" });
-    expect(decideEnv({ ...desired, VYVO_CAPACITY: "1" }, desired, true, false)).toEqual({ action: "write", enroll: false });
+    expect(decideEnv({ ...desired, VYVO_CAPACITY: "1" }, desired, true, false)).toEqual({
+      action: "write",
+      enroll: false,
+    });
     // the host enrolled but the spent token is still in the file: rewrite without it
-    expect(decideEnv({ ...desired, [ENROLLMENT_TOKEN_VAR]: "t" }, desired, true, false)).toEqual({ action: "write", enroll: false });
+    expect(decideEnv({ ...desired, [ENROLLMENT_TOKEN_VAR]: "t" }, desired, true, false)).toEqual({
+      action: "write",
+      enroll: false,
+    });
     expect(decideEnv(null, desired, false, false)).toEqual({ action: "write", enroll: true });
     expect(decideEnv(desired, desired, false, false)).toEqual({ action: "write", enroll: true });
     // still enrolling (token unused): keep it rather than minting another
     expect(decideEnv({ ...desired, [ENROLLMENT_TOKEN_VAR]: "t" }, desired, false, true)).toEqual({ action: "keep" });
-    expect(decideEnv({ ...desired, [ENROLLMENT_TOKEN_VAR]: "t" }, desired, false, false)).toEqual({ action: "write", enroll: true });
+    expect(decideEnv({ ...desired, [ENROLLMENT_TOKEN_VAR]: "t" }, desired, false, false)).toEqual({
+      action: "write",
+      enroll: true,
+    });
   });
 
   it("host facts, the node check and the service mode", () => {
     const facts = parseHostFacts("home=/home/u\nuid=1000\nsystemd=1\nnode=/usr/bin/node\nnodeVersion=v20.11.1\n");
-    expect(facts).toEqual({ home: "/home/u", uid: 1000, systemd: true, nodePath: "/usr/bin/node", nodeVersion: "v20.11.1" });
+    expect(facts).toEqual({
+      home: "/home/u",
+      uid: 1000,
+      systemd: true,
+      nodePath: "/usr/bin/node",
+      nodeVersion: "v20.11.1",
+    });
     expect(nodeProblem(facts)).toBeNull();
     expect(serviceMode(facts)).toBe("supervisor"); // systemd units need root
     expect(serviceMode({ ...facts, uid: 0 })).toBe("systemd");
@@ -71,7 +86,9 @@ describe("provisioning plan", () => {
   });
 
   it("a running agent restarts only when its bundle, env or service changed (or when asked)", () => {
-    expect(restartNeeded({ "upload-agent": "unchanged", "write-env": "unchanged", "install-service": "unchanged" }, false)).toBe(false);
+    expect(
+      restartNeeded({ "upload-agent": "unchanged", "write-env": "unchanged", "install-service": "unchanged" }, false),
+    ).toBe(false);
     expect(restartNeeded({ "write-env": "changed" }, false)).toBe(true);
     expect(restartNeeded({ "create-folders": "changed" }, false)).toBe(false);
     expect(restartNeeded({}, true)).toBe(true);

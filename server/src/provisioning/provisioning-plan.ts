@@ -77,7 +77,7 @@ export interface HostFacts {
 export const HOST_FACTS_SCRIPT = [
   'printf "home=%s\\n" "$HOME"',
   'printf "uid=%s\\n" "$(id -u)"',
-  'if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi',
+  "if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi",
   'n="$(command -v node 2>/dev/null)"; if [ -n "$n" ]; then printf "node=%s\\n" "$n"; printf "nodeVersion=%s\\n" "$("$n" --version 2>/dev/null)"; fi',
 ].join("; ");
 
@@ -101,8 +101,10 @@ export function parseHostFacts(output: string): HostFacts {
 export function nodeProblem(facts: HostFacts): string | null {
   if (!facts.nodePath) return `no node on the remote PATH: install Node.js ${MIN_NODE_MAJOR} or newer on the host`;
   const major = Number(/^v?(\d+)\./.exec(facts.nodeVersion ?? "")?.[1]);
-  if (!Number.isFinite(major)) return `could not read the version of ${facts.nodePath} (${facts.nodeVersion ?? "no output"})`;
-  if (major < MIN_NODE_MAJOR) return `${facts.nodePath} is ${facts.nodeVersion}: the agent needs Node.js ${MIN_NODE_MAJOR} or newer`;
+  if (!Number.isFinite(major))
+    return `could not read the version of ${facts.nodePath} (${facts.nodeVersion ?? "no output"})`;
+  if (major < MIN_NODE_MAJOR)
+    return `${facts.nodePath} is ${facts.nodeVersion}: the agent needs Node.js ${MIN_NODE_MAJOR} or newer`;
   return null;
 }
 
@@ -171,8 +173,9 @@ export function decideEnv(
   hostHasToken: boolean,
   enrollmentTokenUsable: boolean,
 ): EnvDecision {
-  if (hostHasToken) return current && sameVars(current, desired) ? { action: "keep" } : { action: "write", enroll: false };
-  if (!current || !current[ENROLLMENT_TOKEN_VAR] || !enrollmentTokenUsable) return { action: "write", enroll: true };
+  if (hostHasToken)
+    return current && sameVars(current, desired) ? { action: "keep" } : { action: "write", enroll: false };
+  if (!current?.[ENROLLMENT_TOKEN_VAR] || !enrollmentTokenUsable) return { action: "write", enroll: true };
   const { [ENROLLMENT_TOKEN_VAR]: _token, ...rest } = current;
   return sameVars(rest, desired) ? { action: "keep" } : { action: "write", enroll: true };
 }
@@ -212,7 +215,9 @@ while :; do
   if [ "$code" -eq 0 ]; then rm -f supervisor.pid agent.pid; exit 0; fi
   if [ "$code" -eq ${RESTART_EXIT_CODE} ]; then delay=1; continue; fi
   echo "supervisor: the agent exited with $code; starting it again in \${delay}s" >> agent.log
-  sleep "$delay"
+  # In the background, so that SIGTERM (trapped) ends the wait at once.
+  sleep "$delay" &
+  wait $!
   delay=$((delay * 2)); if [ "$delay" -gt 30 ]; then delay=30; fi
 done
 `;
@@ -243,7 +248,9 @@ WantedBy=multi-user.target
 
 /** A running agent is restarted when its bundle, env or service definition changed in this run. */
 export function restartNeeded(outcomes: Partial<Record<StepName, StepOutcome>>, forced: boolean): boolean {
-  return forced || (["upload-agent", "write-env", "install-service"] as const).some((step) => outcomes[step] === "changed");
+  return (
+    forced || (["upload-agent", "write-env", "install-service"] as const).some((step) => outcomes[step] === "changed")
+  );
 }
 
 /**

@@ -3,7 +3,14 @@ import { readFile } from "node:fs/promises";
 import type { Clock } from "../clock.js";
 import { DomainError, notFound } from "../errors.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import type { Node, Prisma, PrismaClient, ProvisioningRun, ProvisioningStep, SshHost } from "../generated/prisma/client.js";
+import type {
+  Node,
+  Prisma,
+  PrismaClient,
+  ProvisioningRun,
+  ProvisioningStep,
+  SshHost,
+} from "../generated/prisma/client.js";
 import type { ProvisioningStepStatus } from "../generated/prisma/enums.js";
 import type { NodeLedger } from "../nodes/node-ledger.js";
 import { NODE_NAME, type NodeService, validateLabels } from "../nodes/node-service.js";
@@ -11,18 +18,18 @@ import { isConnectedState } from "../nodes/node-states.js";
 import { hashSecret } from "../nodes/tokens.js";
 import { normalizeFingerprint } from "./host-keys.js";
 import {
+  agentPaths,
   HOST_FACTS_SCRIPT,
+  parseHostFacts,
+  resolveInstallDir,
   STEP_NAMES,
   type StepName,
   type StepOutcome,
-  agentPaths,
-  parseHostFacts,
-  resolveInstallDir,
   stepsToRun,
 } from "./provisioning-plan.js";
 import { STEPS, type StepContext } from "./provisioning-steps.js";
 import type { SecretBox } from "./secret-box.js";
-import { HostKeyRejected, SshConnection, privateKeyProblem } from "./ssh-connection.js";
+import { HostKeyRejected, privateKeyProblem, SshConnection } from "./ssh-connection.js";
 
 export interface ProvisioningConfig {
   bundlePath: string;
@@ -60,9 +67,18 @@ const ADDRESS = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const INSTALL_DIR = /^[A-Za-z0-9._/-]{1,255}$/;
 /** Settings provisioning writes itself; the rest of VYVO_* may be given per host. */
-const MANAGED_ENV = new Set(["VYVO_SERVER_URL", "VYVO_WORK_DIR", "VYVO_CAPACITY", "VYVO_NODE_NAME", "VYVO_ENROLLMENT_TOKEN", "VYVO_NODE_TOKEN"]);
+const MANAGED_ENV = new Set([
+  "VYVO_SERVER_URL",
+  "VYVO_WORK_DIR",
+  "VYVO_CAPACITY",
+  "VYVO_NODE_NAME",
+  "VYVO_ENROLLMENT_TOKEN",
+  "VYVO_NODE_TOKEN",
+]);
 const MAX_OUTPUT_CHARS = 64 * 1024;
 const ACTOR = "provisioning";
+/** Longer than any wait of a step besides wait-online (stopping an agent takes up to 90 s). */
+const ABANDONED_AFTER_MS = 5 * 60_000;
 
 /**
  * Bootstraps a host's agent over SSH (ssh2) once: register the host (its private key sealed at
@@ -73,6 +89,7 @@ const ACTOR = "provisioning";
 export class ProvisioningService {
   private readonly active = new Map<string, Promise<void>>();
   private readonly sessions = new Set<SshConnection>();
+  private readonly shutdown = new AbortController();
   private closing = false;
 
   constructor(
@@ -91,7 +108,6 @@ export class ProvisioningService {
     const checked = checkHostInput(input);
     const sealed = this.box.seal(input.privateKey);
     const existing = await this.prisma.node.findUnique({ where: { name: input.name }, include: { sshHost: true } });
-    if (existing?.removedAt) throw new DomainError("INVALID_STATE", `node ${input.name} was removed; enroll it again first`);
     const previous = existing?.sshHost;
     // A new address or port is another host as far as its key goes: the old pin does not carry over.
     const sameEndpoint = previous?.address === checked.address && previous?.port === checked.port;
@@ -107,6 +123,10 @@ export class ProvisioningService {
       agentEnv: checked.agentEnv,
     };
     const nodeData = {
+      // Registering a removed node again brings it back; provisioning replaces its revoked token on the host.
+      ...(existing?.removedAt
+        ? { removedAt: null, cordoned: false, drainDeadlineAt: null, state: "PENDING" as const }
+        : {}),
       address: checked.address,
       ...(checked.capacity ? { capacity: checked.capacity } : {}),
       ...(checked.pool !== undefined ? { pool: checked.pool } : {}),
@@ -117,12 +137,24 @@ export class ProvisioningService {
           where: { id: existing.id },
           data: { ...nodeData, sshHost: { upsert: { create: host, update: host } } },
         })
-      : await this.prisma.node.create({ data: { id: randomUUID(), name: input.name, ...nodeData, sshHost: { create: host } } });
+      : await this.prisma.node.create({
+          data: { id: randomUUID(), name: input.name, ...nodeData, sshHost: { create: host } },
+        });
     await this.ledger.record(node.id, {
-      type: existing?.sshHost ? "ssh_host_updated" : "ssh_host_registered",
+      type: existing?.removedAt
+        ? "ssh_host_registered_again"
+        : existing?.sshHost
+          ? "ssh_host_updated"
+          : "ssh_host_registered",
       actor,
       message: `${checked.user}@${checked.address}:${checked.port}${fingerprint ? `, host key ${fingerprint}` : ", host key to be confirmed"}`,
-      detail: { address: checked.address, port: checked.port, user: checked.user, installDir: checked.installDir, hostKeyFingerprint: fingerprint },
+      detail: {
+        address: checked.address,
+        port: checked.port,
+        user: checked.user,
+        installDir: checked.installDir,
+        hostKeyFingerprint: fingerprint,
+      },
     });
     this.ledger.publishNode(node);
     return node;
@@ -152,7 +184,10 @@ export class ProvisioningService {
     const existing = await this.prisma.provisioningRun.findUnique({ where: { id: runId }, include: { steps: true } });
     if (!existing) throw notFound("provisioning run", runId);
     if (existing.status !== "FAILED" && existing.status !== "AWAITING_HOST_KEY") {
-      throw new DomainError("INVALID_STATE", `run ${runId} is ${existing.status.toLowerCase()}: only a failed run can be retried`);
+      throw new DomainError(
+        "INVALID_STATE",
+        `run ${runId} is ${existing.status.toLowerCase()}: only a failed run can be retried`,
+      );
     }
     const failedAt = existing.steps.find((step) => step.status === "FAILED")?.position ?? 0;
     const run = await this.prisma.$transaction(async (tx) => {
@@ -174,7 +209,11 @@ export class ProvisioningService {
    * Pins the host key an operator checked. It must be the key the host offered (so the operator
    * confirms what was seen); a run waiting for it resumes.
    */
-  async confirmHostKey(nodeId: string, fingerprint: string, actor: string): Promise<{ host: SshHost; resumed: ProvisioningRun | null }> {
+  async confirmHostKey(
+    nodeId: string,
+    fingerprint: string,
+    actor: string,
+  ): Promise<{ host: SshHost; resumed: ProvisioningRun | null }> {
     const normalized = normalizeFingerprint(fingerprint);
     if (!normalized) throw new DomainError("INVALID_INPUT", 'fingerprint must look like "SHA256:…" (ssh-keygen -lf)');
     const host = await this.prisma.sshHost.findUnique({ where: { nodeId } });
@@ -203,11 +242,18 @@ export class ProvisioningService {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.shutdown.abort(new Error("the server is shutting down"));
     for (const session of this.sessions) session.close();
     await Promise.allSettled([...this.active.values()]);
   }
 
-  private launch(run: ProvisioningRun, failedAt: number | null, forceRestart: boolean, actor: string, event: string): void {
+  private launch(
+    run: ProvisioningRun,
+    failedAt: number | null,
+    forceRestart: boolean,
+    actor: string,
+    event: string,
+  ): void {
     const done = (async () => {
       try {
         await this.ledger.transition(
@@ -300,7 +346,7 @@ export class ProvisioningService {
       ssh,
       facts,
       paths: agentPaths(resolveInstallDir(host.installDir, facts.home)),
-      node: { id: node.id, name: node.name, capacity: node.capacity },
+      node: { id: node.id, name: node.name, capacity: node.capacity, tokenHash: node.tokenHash },
       agentEnv: host.agentEnv as Record<string, string>,
       serverUrl: this.config.serverUrl(),
       bundle,
@@ -308,23 +354,45 @@ export class ProvisioningService {
       outcomes,
       agentStartedAt: null,
       onlineTimeoutMs: this.config.onlineTimeoutMs,
+      signal: this.shutdown.signal,
       now: () => this.clock.now(),
       log: () => {},
       enrollment: {
-        create: async () => (await this.nodes.createEnrollmentToken({ nodeName: node.name, ...(node.pool ? { pool: node.pool } : {}) })).token,
+        create: async () =>
+          (await this.nodes.createEnrollmentToken({ nodeName: node.name, ...(node.pool ? { pool: node.pool } : {}) }))
+            .token,
         usable: async (token) =>
           (await this.prisma.enrollmentToken.count({
             where: { tokenHash: hashSecret(token), usedAt: null, expiresAt: { gt: new Date(this.clock.now()) } },
           })) > 0,
       },
+      tokenIsCurrent: (text) => {
+        try {
+          const saved = JSON.parse(text) as { nodeToken?: unknown };
+          return (
+            typeof saved.nodeToken === "string" &&
+            node.tokenHash !== null &&
+            hashSecret(saved.nodeToken) === node.tokenHash
+          );
+        } catch {
+          return false;
+        }
+      },
       presence: async () => {
-        const row = await this.prisma.node.findUniqueOrThrow({ where: { id: node.id }, select: { state: true, lastHeartbeatAt: true } });
+        const row = await this.prisma.node.findUniqueOrThrow({
+          where: { id: node.id },
+          select: { state: true, lastHeartbeatAt: true },
+        });
         return { connected: isConnectedState(row.state), lastHeartbeatAt: row.lastHeartbeatAt };
       },
     };
   }
 
-  private async finish(node: Node, runId: string, failure: { step: ProvisioningStep; error: unknown } | null): Promise<void> {
+  private async finish(
+    node: Node,
+    runId: string,
+    failure: { step: ProvisioningStep; error: unknown } | null,
+  ): Promise<void> {
     const finishedAt = new Date(this.clock.now());
     if (!failure) {
       await this.prisma.provisioningRun.update({ where: { id: runId }, data: { status: "SUCCEEDED", finishedAt } });
@@ -336,7 +404,10 @@ export class ProvisioningService {
     const rejected = failure.error instanceof HostKeyRejected ? failure.error.verdict : null;
     if (rejected) {
       // Kept so that an operator can compare it with the host and confirm it.
-      await this.prisma.sshHost.update({ where: { nodeId: node.id }, data: { offeredHostKeyFingerprint: rejected.offered } });
+      await this.prisma.sshHost.update({
+        where: { nodeId: node.id },
+        data: { offeredHostKeyFingerprint: rejected.offered },
+      });
     }
     const status = rejected?.reason === "unconfirmed" ? "AWAITING_HOST_KEY" : "FAILED";
     await this.prisma.provisioningRun.update({ where: { id: runId }, data: { status, error, finishedAt } });
@@ -344,7 +415,11 @@ export class ProvisioningService {
     await this.ledger.transition(
       node.id,
       { kind: "provisioning_failed" },
-      { type: rejected?.reason === "unconfirmed" ? "host_key_offered" : "provisioning_failed", actor: ACTOR, message: error },
+      {
+        type: rejected?.reason === "unconfirmed" ? "host_key_offered" : "provisioning_failed",
+        actor: ACTOR,
+        message: error,
+      },
       { recordUnchanged: true },
     );
   }
@@ -356,13 +431,38 @@ export class ProvisioningService {
     if (node.removedAt) throw new DomainError("INVALID_STATE", `node ${node.name} was removed`);
     if (!node.sshHost) throw new DomainError("INVALID_STATE", `node ${node.name} has no SSH host: register one first`);
     const running = await tx.provisioningRun.findFirst({ where: { nodeId, status: "RUNNING" } });
-    if (running) throw new DomainError("CONFLICT", `run ${running.id} is provisioning node ${node.name} right now`);
+    if (!running) return;
+    // A replica that dies mid-run leaves its run RUNNING: past any step's longest wait it is abandoned.
+    const staleBefore = this.clock.now() - (this.config.onlineTimeoutMs + ABANDONED_AFTER_MS);
+    if (running.updatedAt.getTime() > staleBefore) {
+      throw new DomainError("CONFLICT", `run ${running.id} is provisioning node ${node.name} right now`);
+    }
+    await tx.provisioningRun.update({
+      where: { id: running.id },
+      data: {
+        status: "FAILED",
+        error: "abandoned: the server running it stopped",
+        finishedAt: new Date(this.clock.now()),
+      },
+    });
   }
 
   private logLine(runId: string, step: ProvisioningStep, output: string[], raw: string): void {
-    const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "").slice(0, 2_000);
+    // Terminal control sequences from remote commands are dropped: the output is stored and shown.
+    const line = [...raw]
+      .filter((char) => char === "\t" || char.charCodeAt(0) >= 0x20)
+      .join("")
+      .replace(/\x7f/g, "")
+      .slice(0, 2_000);
     if (output.reduce((sum, l) => sum + l.length + 1, 0) < MAX_OUTPUT_CHARS) output.push(line);
-    this.publish({ runId, position: step.position, step: step.name, status: "RUNNING", line, at: new Date(this.clock.now()) });
+    this.publish({
+      runId,
+      position: step.position,
+      step: step.name,
+      status: "RUNNING",
+      line,
+      at: new Date(this.clock.now()),
+    });
   }
 
   private async saveStep(
@@ -375,6 +475,8 @@ export class ProvisioningService {
     now = this.clock.now(),
   ): Promise<void> {
     const ended = status !== "RUNNING" && status !== "PENDING";
+    // Touching the run marks it alive (see lockIdleNode).
+    await this.prisma.provisioningRun.update({ where: { id: runId }, data: { status: "RUNNING" } });
     await this.prisma.provisioningStep.update({
       where: { id: step.id },
       data: {
@@ -423,14 +525,18 @@ function checkHostInput(input: RegisterSshHostInput) {
     if (!hostKeyFingerprint) throw fail('hostKeyFingerprint must look like "SHA256:…" (ssh-keygen -lf)');
   }
   const installDir = input.installDir ?? ".vyvo-agent";
-  if (!INSTALL_DIR.test(installDir) || installDir.split("/").includes("..")) throw fail("installDir must be a plain path without ..");
+  if (!INSTALL_DIR.test(installDir) || installDir.split("/").includes(".."))
+    throw fail("installDir must be a plain path without ..");
   const capacity = input.capacity ?? null;
-  if (capacity !== null && (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024)) throw fail("capacity must be 1..1024");
+  if (capacity !== null && (!Number.isInteger(capacity) || capacity < 1 || capacity > 1024))
+    throw fail("capacity must be 1..1024");
   if (input.pool && !NODE_NAME.test(input.pool)) throw fail(`pool "${input.pool}" is not valid`);
   const agentEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(input.agentEnv ?? {})) {
-    if (!/^VYVO_[A-Z0-9_]+$/.test(name) || MANAGED_ENV.has(name)) throw fail(`${name} is not an agent setting provisioning lets you set`);
-    if (typeof value !== "string" || /['\n\r]/.test(value)) throw fail(`${name} must be a string without quotes or line breaks`);
+    if (!/^VYVO_[A-Z0-9_]+$/.test(name) || MANAGED_ENV.has(name))
+      throw fail(`${name} is not an agent setting provisioning lets you set`);
+    if (typeof value !== "string" || /['\n\r]/.test(value))
+      throw fail(`${name} must be a string without quotes or line breaks`);
     agentEnv[name] = value;
   }
   return {

@@ -1,19 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type AgentPaths,
-  ENROLLMENT_TOKEN_VAR,
-  type HostFacts,
-  SERVICE_NAME,
-  type StepName,
-  type StepOutcome,
   decideEnv,
   desiredAgentEnv,
+  ENROLLMENT_TOKEN_VAR,
+  type HostFacts,
   nodeProblem,
   parseEnvFile,
   renderEnvFile,
   renderSupervisor,
   renderSystemdUnit,
   restartNeeded,
+  SERVICE_NAME,
+  type StepName,
+  type StepOutcome,
   serviceMode,
   shq,
 } from "./provisioning-plan.js";
@@ -24,7 +24,8 @@ export interface StepContext {
   ssh: SshConnection;
   facts: HostFacts;
   paths: AgentPaths;
-  node: { id: string; name: string; capacity: number };
+  /** tokenHash: the node token the server knows (null until it enrolled, or once it was removed). */
+  node: { id: string; name: string; capacity: number; tokenHash: string | null };
   agentEnv: Record<string, string>;
   serverUrl: string;
   /** null when the bundle file is missing (the upload step says how to build it). */
@@ -35,6 +36,8 @@ export interface StepContext {
   /** When start-agent (re)started the agent, by the server's clock. */
   agentStartedAt: number | null;
   onlineTimeoutMs: number;
+  /** Aborted when the server shuts down: waits end at once. */
+  signal: AbortSignal;
   now(): number;
   log(line: string): void;
   enrollment: {
@@ -45,6 +48,8 @@ export interface StepContext {
   };
   /** The node's presence now, from the database. */
   presence(): Promise<{ connected: boolean; lastHeartbeatAt: Date | null }>;
+  /** Whether a node token file's token is this node's current one. */
+  tokenIsCurrent(tokenFileText: string): boolean;
 }
 
 export type StepRunner = (ctx: StepContext) => Promise<StepOutcome>;
@@ -57,7 +62,9 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
     const problem = nodeProblem(ctx.facts);
     if (problem) throw new Error(problem);
     ctx.log(`node ${ctx.facts.nodeVersion} at ${ctx.facts.nodePath}`);
-    ctx.log(`the agent runs as a ${serviceMode(ctx.facts) === "systemd" ? "systemd service" : "supervised background process"}`);
+    ctx.log(
+      `the agent runs as a ${serviceMode(ctx.facts) === "systemd" ? "systemd service" : "supervised background process"}`,
+    );
     return "unchanged";
   },
 
@@ -74,16 +81,22 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
   },
 
   "upload-agent": async (ctx) => {
-    if (!ctx.bundle) throw new Error("the agent bundle is missing on the server: build it with node agent/build.mjs (or set AGENT_BUNDLE_PATH)");
+    if (!ctx.bundle)
+      throw new Error(
+        "the agent bundle is missing on the server: build it with node agent/build.mjs (or set AGENT_BUNDLE_PATH)",
+      );
     const remote = await ctx.ssh.sha256(ctx.paths.bundle);
     if (remote === ctx.bundle.sha256) {
       ctx.log(`agent bundle up to date (sha256 ${ctx.bundle.sha256.slice(0, 16)}…)`);
       return "unchanged";
     }
-    ctx.log(remote ? `agent bundle differs (sha256 ${remote.slice(0, 16)}…): uploading` : "no agent bundle yet: uploading");
+    ctx.log(
+      remote ? `agent bundle differs (sha256 ${remote.slice(0, 16)}…): uploading` : "no agent bundle yet: uploading",
+    );
     await ctx.ssh.upload(ctx.bundle.path, ctx.paths.bundle, 0o755);
     const uploaded = await ctx.ssh.sha256(ctx.paths.bundle);
-    if (uploaded !== ctx.bundle.sha256) throw new Error("the uploaded bundle's sha256 does not match: upload corrupted");
+    if (uploaded !== ctx.bundle.sha256)
+      throw new Error("the uploaded bundle's sha256 does not match: upload corrupted");
     ctx.log(`uploaded ${Math.round(ctx.bundle.bytes / 1024)} KiB, sha256 ${ctx.bundle.sha256.slice(0, 16)}… verified`);
     return "changed";
   },
@@ -96,7 +109,16 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
       nodeName: ctx.node.name,
       extra: ctx.agentEnv,
     });
-    const hostHasToken = await ctx.ssh.exists(ctx.paths.tokenFile);
+    const tokenText = await ctx.ssh.readFile(ctx.paths.tokenFile);
+    let hostHasToken = tokenText !== null;
+    if (tokenText !== null && !ctx.tokenIsCurrent(tokenText)) {
+      // Revoked (the node was removed) or another node's: the agent would be refused with 4403. Enroll anew.
+      await ctx.ssh.remove(ctx.paths.tokenFile);
+      ctx.log(
+        "the host's node token is no longer valid here (node removed, or enrolled elsewhere): removed it, enrolling again",
+      );
+      hostHasToken = false;
+    }
     const text = await ctx.ssh.readFile(ctx.paths.envFile);
     const current = text === null ? null : parseEnvFile(text);
     const pending = current?.[ENROLLMENT_TOKEN_VAR];
@@ -115,7 +137,9 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
     await ctx.ssh.writeFile(ctx.paths.envFile, renderEnvFile(vars), 0o600);
     // Names only: the file holds a token, and this output is stored and streamed.
     ctx.log(`wrote ${ctx.paths.envFile} (mode 600): ${names}`);
-    ctx.log(decision.enroll ? "with a fresh enrollment token (no node token on the host yet)" : "the host has its node token");
+    ctx.log(
+      decision.enroll ? "with a fresh enrollment token (no node token on the host yet)" : "the host has its node token",
+    );
     return "changed";
   },
 
@@ -158,7 +182,12 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
       await ctx.ssh.run(
         `cd ${shq(ctx.paths.installDir)} && (setsid nohup sh ./vyvo-agent-supervisor.sh > /dev/null 2>&1 < /dev/null &)`,
       );
-      await waitFor(() => supervisorRunning(ctx), 10_000, "the supervisor did not start (see agent.log on the host)");
+      await waitFor(
+        () => supervisorRunning(ctx),
+        10_000,
+        "the supervisor did not start (see agent.log on the host)",
+        ctx.signal,
+      );
     }
     ctx.log(running ? "restarted the agent (its bundle, env or service changed)" : "started the agent");
     return "changed";
@@ -176,7 +205,12 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
     }
     ctx.log(`waiting up to ${Math.round(ctx.onlineTimeoutMs / 1000)} s for the agent to connect`);
     try {
-      await waitFor(online, ctx.onlineTimeoutMs, `the node did not come online within ${ctx.onlineTimeoutMs} ms`);
+      await waitFor(
+        online,
+        ctx.onlineTimeoutMs,
+        `the node did not come online within ${ctx.onlineTimeoutMs} ms`,
+        ctx.signal,
+      );
     } catch (error) {
       const tail = await ctx.ssh.exec(`tail -n 15 ${shq(ctx.paths.log)} 2>/dev/null`).catch(() => null);
       for (const line of tail?.stdout.split("\n").filter(Boolean) ?? []) ctx.log(`agent.log: ${line}`);
@@ -213,7 +247,7 @@ async function stopSupervisor(ctx: StepContext): Promise<void> {
   const pidfile = shq(ctx.paths.supervisorPid);
   await ctx.ssh.exec(`kill -TERM "$(cat ${pidfile})" 2>/dev/null`);
   try {
-    await waitFor(async () => !(await supervisorRunning(ctx)), STOP_WAIT_MS, "the agent did not stop");
+    await waitFor(async () => !(await supervisorRunning(ctx)), STOP_WAIT_MS, "the agent did not stop", ctx.signal);
   } catch {
     ctx.log(`the agent did not stop within ${STOP_WAIT_MS / 1000} s: killing it`);
     const agentPid = shq(`${ctx.paths.installDir}/agent.pid`);
@@ -221,10 +255,16 @@ async function stopSupervisor(ctx: StepContext): Promise<void> {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  message: string,
+  signal: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
+    signal.throwIfAborted();
     if (Date.now() > deadline) throw new Error(message);
-    await sleep(200);
+    await sleep(200, undefined, { signal });
   }
 }

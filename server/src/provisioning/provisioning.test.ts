@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, gql, gqlData, waitFor, wsClient } from "../testing/graphql-client.js";
 import { type ServerProcess, startServerProcess } from "../testing/server-process.js";
-import { type TestSshd, startSshd } from "../testing/sshd.js";
-import { type TestEnv, createTestEnv } from "../testing/test-env.js";
+import { startSshd, type TestSshd } from "../testing/sshd.js";
+import { createTestEnv, type TestEnv } from "../testing/test-env.js";
 
 // SSH bootstrap end to end: a real OpenSSH server on loopback, "hosts" that are folders on this
 // machine, the real agent bundle running as a supervised process, and the server as its own
@@ -36,7 +36,14 @@ const NODE_FIELDS = `id name state address capacity freeSlots agentVersion cordo
   sshHost { address port user hostKeyFingerprint offeredHostKeyFingerprint installDir }`;
 const RUN_FIELDS = "id status error tries actor steps { position name status output error durationMs }";
 
-type Step = { position: number; name: string; status: string; output: string; error: string | null; durationMs: number | null };
+type Step = {
+  position: number;
+  name: string;
+  status: string;
+  output: string;
+  error: string | null;
+  durationMs: number | null;
+};
 type Run = { id: string; status: string; error: string | null; tries: number; actor: string; steps: Step[] };
 type NodeView = {
   id: string;
@@ -80,27 +87,39 @@ async function register(name: string, extra: Record<string, unknown> = {}): Prom
   return registerSshHost;
 }
 
-const node = async (id: string) => (await q<{ node: NodeView }>(`query($id: ID!) { node(id: $id) { ${NODE_FIELDS} } }`, { id })).node;
+const node = async (id: string) =>
+  (await q<{ node: NodeView }>(`query($id: ID!) { node(id: $id) { ${NODE_FIELDS} } }`, { id })).node;
 const provisioningRun = async (id: string) =>
-  (await q<{ provisioningRun: Run }>(`query($id: ID!) { provisioningRun(id: $id) { ${RUN_FIELDS} } }`, { id })).provisioningRun;
+  (await q<{ provisioningRun: Run }>(`query($id: ID!) { provisioningRun(id: $id) { ${RUN_FIELDS} } }`, { id }))
+    .provisioningRun;
 
 async function provision(nodeId: string, mutation = "provisionNode"): Promise<Run> {
-  const data = await q<Record<string, Run>>(`mutation($id: ID!) { ${mutation}(id: $id) { ${RUN_FIELDS} } }`, { id: nodeId });
+  const data = await q<Record<string, Run>>(`mutation($id: ID!) { ${mutation}(id: $id) { ${RUN_FIELDS} } }`, {
+    id: nodeId,
+  });
   return data[mutation] as Run;
 }
 
 function untilRun(id: string, statuses: string[], timeoutMs = 60_000): Promise<Run> {
-  return waitFor(async () => {
-    const current = await provisioningRun(id);
-    return statuses.includes(current.status) ? current : null;
-  }, timeoutMs, `run ${id} to be ${statuses.join("/")}`);
+  return waitFor(
+    async () => {
+      const current = await provisioningRun(id);
+      return statuses.includes(current.status) ? current : null;
+    },
+    timeoutMs,
+    `run ${id} to be ${statuses.join("/")}`,
+  );
 }
 
 function untilNode(id: string, state: string, timeoutMs = 30_000): Promise<NodeView> {
-  return waitFor(async () => {
-    const current = await node(id);
-    return current.state === state ? current : null;
-  }, timeoutMs, `node ${id} to be ${state}`);
+  return waitFor(
+    async () => {
+      const current = await node(id);
+      return current.state === state ? current : null;
+    },
+    timeoutMs,
+    `node ${id} to be ${state}`,
+  );
 }
 
 const statuses = (r: Run) => Object.fromEntries(r.steps.map((s) => [s.name, s.status]));
@@ -131,10 +150,9 @@ const untilJob = (id: string, status: string, timeoutMs = 30_000) =>
   waitFor(async () => ((await job(id)).status === status ? job(id) : null), timeoutMs, `job ${id} to be ${status}`);
 
 async function nodeEvents(id: string) {
-  const data = await q<{ node: { events: { type: string; message: string | null; actor: string; detail: unknown }[] } }>(
-    `query($id: ID!) { node(id: $id) { events(last: 1000) { type message actor detail } } }`,
-    { id },
-  );
+  const data = await q<{
+    node: { events: { type: string; message: string | null; actor: string; detail: unknown }[] };
+  }>(`query($id: ID!) { node(id: $id) { events(last: 1000) { type message actor detail } } }`, { id });
   return data.node.events;
 }
 
@@ -174,9 +192,12 @@ beforeAll(async () => {
     PROVISION_ONLINE_TIMEOUT_MS: "30000",
   });
   await q(`mutation { createModel(input: { id: "acme/tiny" }) { id } }`);
-  await q(`mutation($r: JSON!) { createModelVersion(input: { modelId: "acme/tiny", runner: $r, maxAttempts: 3 }) { id } }`, {
-    r: { kind: "process", command: process.execPath, args: [tinyRunner, `--starts-file=${starts()}`] },
-  });
+  await q(
+    `mutation($r: JSON!) { createModelVersion(input: { modelId: "acme/tiny", runner: $r, maxAttempts: 3 }) { id } }`,
+    {
+      r: { kind: "process", command: process.execPath, args: [tinyRunner, `--starts-file=${starts()}`] },
+    },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -198,8 +219,15 @@ describe("SSH bootstrap", () => {
   it("a wrong host-key fingerprint is refused before anything is sent; the run says why", async () => {
     const registered = await register("wrong-key", { hostKeyFingerprint: sshd.otherFingerprint });
     const failed = await untilRun((await provision(registered.id)).id, ["FAILED"]);
-    expect(failed.error).toContain(`host key mismatch: expected ${sshd.otherFingerprint}, the host offered ${sshd.hostKeyFingerprint}`);
-    expect(statuses(failed)).toMatchObject({ connect: "FAILED", "check-node": "SKIPPED", "upload-agent": "SKIPPED", "start-agent": "SKIPPED" });
+    expect(failed.error).toContain(
+      `host key mismatch: expected ${sshd.otherFingerprint}, the host offered ${sshd.hostKeyFingerprint}`,
+    );
+    expect(statuses(failed)).toMatchObject({
+      connect: "FAILED",
+      "check-node": "SKIPPED",
+      "upload-agent": "SKIPPED",
+      "start-agent": "SKIPPED",
+    });
     expect(existsSync(join(hosts, "wrong-key"))).toBe(false);
     // sshd saw no authentication at all: the client hung up during key exchange.
     expect(await readFile(join(sshd.dir, "sshd.log"), "utf8")).not.toContain("Accepted publickey");
@@ -219,10 +247,14 @@ describe("SSH bootstrap", () => {
     expect((await node(gpuHost.id)).sshHost.offeredHostKeyFingerprint).toBe(sshd.hostKeyFingerprint);
     expect(existsSync(join(hosts, "gpu-host"))).toBe(false);
 
-    const wrong = await gql(server.url, `mutation($id: ID!, $f: String!) { confirmHostKey(id: $id, fingerprint: $f) { nodeId } }`, {
-      id: gpuHost.id,
-      f: sshd.otherFingerprint,
-    });
+    const wrong = await gql(
+      server.url,
+      `mutation($id: ID!, $f: String!) { confirmHostKey(id: $id, fingerprint: $f) { nodeId } }`,
+      {
+        id: gpuHost.id,
+        f: sshd.otherFingerprint,
+      },
+    );
     expect(wrong.errors?.[0]?.extensions?.code).toBe("INVALID_INPUT");
 
     const subscriber = wsClient(server.url);
@@ -256,18 +288,30 @@ describe("SSH bootstrap", () => {
     expect(done.steps.find((s) => s.name === "check-node")?.output).toMatch(/^node v\d+\.\d+\.\d+ at \//);
 
     // The output was streamed while it happened.
-    await logs.until((events) => events.flat().some((e) => e.provisioningLogs.some((l) => l.step === null && l.status === "SUCCEEDED")));
+    await logs.until((events) =>
+      events.flat().some((e) => e.provisioningLogs.some((l) => l.step === null && l.status === "SUCCEEDED")),
+    );
     const lines = logs.events.flatMap((e) => e.provisioningLogs).map((l) => l.line ?? "");
     expect(lines.some((l) => l.startsWith("uploaded ") && l.includes("verified"))).toBe(true);
     logs.stop();
     await subscriber.dispose();
 
     // The first stored heartbeat brings the agent's version and GPU inventory.
-    const online = await waitFor(async () => {
-      const view = await node(gpuHost.id);
-      return view.gpus.length > 0 ? view : null;
-    }, 5_000, "the first heartbeat");
-    expect(online).toMatchObject({ state: "ONLINE", connected: true, schedulable: true, capacity: 1, agentVersion: "0.1.0" });
+    const online = await waitFor(
+      async () => {
+        const view = await node(gpuHost.id);
+        return view.gpus.length > 0 ? view : null;
+      },
+      5_000,
+      "the first heartbeat",
+    );
+    expect(online).toMatchObject({
+      state: "ONLINE",
+      connected: true,
+      schedulable: true,
+      capacity: 1,
+      agentVersion: "0.1.0",
+    });
     expect(online.gpus).toHaveLength(8);
     expect(online.gpus[0]).toMatchObject({ name: "NVIDIA H100 80GB HBM3", memoryTotalMb: 81559 });
     const installDir = join(hosts, "gpu-host");
@@ -282,7 +326,9 @@ describe("SSH bootstrap", () => {
 
     const jobId = await submit({ mode: "echo", prompt: "hello" });
     const finished = await untilJob(jobId, "SUCCEEDED");
-    expect(finished.attempts).toEqual([expect.objectContaining({ number: 1, status: "SUCCEEDED", nodeId: gpuHost.id })]);
+    expect(finished.attempts).toEqual([
+      expect.objectContaining({ number: 1, status: "SUCCEEDED", nodeId: gpuHost.id }),
+    ]);
   }, 120_000);
 
   it("provisioning the same host again changes nothing: every step reports unchanged", async () => {
@@ -308,9 +354,14 @@ describe("SSH bootstrap", () => {
     );
     const { commandId } = sent.configureNodeEnv;
     await live.until((events) => events.some((e) => (e.nodeEvents.detail as { step?: string })?.step === "applied"));
-    const ours = (await nodeEvents(gpuHost.id)).filter((e) => (e.detail as { commandId?: string } | null)?.commandId === commandId);
+    const ours = (await nodeEvents(gpuHost.id)).filter(
+      (e) => (e.detail as { commandId?: string } | null)?.commandId === commandId,
+    );
     expect(ours.map((e) => e.type).sort()).toEqual(["ack", "ack", "command"]);
-    expect(ours.find((e) => e.type === "command")?.detail).toMatchObject({ env: ["EXTRA"], secrets: ["CANARY_SECRET"] });
+    expect(ours.find((e) => e.type === "command")?.detail).toMatchObject({
+      env: ["EXTRA"],
+      secrets: ["CANARY_SECRET"],
+    });
 
     // The next runner gets the new environment.
     const output = (await untilJob(await submit({ mode: "echo" }), "SUCCEEDED")).output;
@@ -321,8 +372,14 @@ describe("SSH bootstrap", () => {
 
     // Everything anyone can read: API responses, the server's own output, the agent's log on the host.
     const api = [
-      JSON.stringify(await gql(server.url, `query($id: ID!) { node(id: $id) { ${NODE_FIELDS} events(last: 1000) { type message detail actor }
-        provisioningRuns(last: 100) { ${RUN_FIELDS} } } }`, { id: gpuHost.id })),
+      JSON.stringify(
+        await gql(
+          server.url,
+          `query($id: ID!) { node(id: $id) { ${NODE_FIELDS} events(last: 1000) { type message detail actor }
+        provisioningRuns(last: 100) { ${RUN_FIELDS} } } }`,
+          { id: gpuHost.id },
+        ),
+      ),
       JSON.stringify(live.events),
       JSON.stringify(await auditLog()),
     ].join("\n");
@@ -332,7 +389,11 @@ describe("SSH bootstrap", () => {
     const agentLog = await readFile(join(hosts, "gpu-host", "agent.log"), "utf8");
     expect(serverLog.length).toBeGreaterThan(0);
     expect(agentLog).toContain("runner environment updated");
-    for (const [where, text] of [["API", api], ["server log", serverLog], ["agent log", agentLog]] as const) {
+    for (const [where, text] of [
+      ["API", api],
+      ["server log", serverLog],
+      ["agent log", agentLog],
+    ] as const) {
       expect(text.includes(CANARY), `${where} holds the canary`).toBe(false);
       // Nor the SSH private key, which the API took once and keeps sealed.
       const keyLine = sshd.clientPrivateKey.split("\n")[2] as string;
@@ -344,9 +405,12 @@ describe("SSH bootstrap", () => {
   it("drain with running work: the work finishes, nothing new is assigned, the node ends CORDONED", async () => {
     const running = await submit({ mode: "slow", steps: 8, delayMs: 150 });
     await untilJob(running, "RUNNING");
-    const drained = await q<{ drainNode: { state: string } }>(`mutation($id: ID!) { drainNode(id: $id, deadlineMs: 60000) { state } }`, {
-      id: gpuHost.id,
-    });
+    const drained = await q<{ drainNode: { state: string } }>(
+      `mutation($id: ID!) { drainNode(id: $id, deadlineMs: 60000) { state } }`,
+      {
+        id: gpuHost.id,
+      },
+    );
     expect(drained.drainNode.state).toBe("DRAINING");
     const waiting = await submit({ mode: "echo", prompt: "after the drain" });
 
@@ -364,7 +428,8 @@ describe("SSH bootstrap", () => {
 
   it("kill the agent: LOST within the bound, its job requeued once; started again it is ONLINE and late reports are rejected", async () => {
     const installDir = join(hosts, "gpu-host");
-    const nodeToken = JSON.parse(await readFile(join(installDir, "work", "node-token.json"), "utf8")).nodeToken as string;
+    const nodeToken = JSON.parse(await readFile(join(installDir, "work", "node-token.json"), "utf8"))
+      .nodeToken as string;
     const jobId = await submit({ mode: "slow", steps: 40, delayMs: 100 });
     const started = await untilJob(jobId, "RUNNING");
     const oldAttempt = started.attempts[0]?.id as string;
@@ -378,10 +443,14 @@ describe("SSH bootstrap", () => {
     const lostEvent = (await nodeEvents(gpuHost.id)).find((e) => e.type === "lost");
     expect(lostEvent?.message).toBe(`no heartbeat for more than ${LOST_AFTER_MS} ms`);
 
-    const requeued = await waitFor(async () => {
-      const view = await job(jobId);
-      return view.attempts[0]?.status !== "RUNNING" && view.attempts[0]?.status !== "ASSIGNED" ? view : null;
-    }, 10_000, "the attempt to end");
+    const requeued = await waitFor(
+      async () => {
+        const view = await job(jobId);
+        return view.attempts[0]?.status !== "RUNNING" && view.attempts[0]?.status !== "ASSIGNED" ? view : null;
+      },
+      10_000,
+      "the attempt to end",
+    );
     expect(requeued.attempts[0]?.cause).toMatch(/^agent lost/);
     expect(requeued.events.filter((e) => e.type === "retry" && e.attemptId === oldAttempt)).toHaveLength(1);
     expect(["QUEUED", "RETRY_WAIT"]).toContain(requeued.status);
@@ -389,7 +458,12 @@ describe("SSH bootstrap", () => {
     // Started again (a repair run): only the service start changes.
     const repaired = await untilRun((await provision(gpuHost.id)).id, ["SUCCEEDED", "FAILED"]);
     expect(repaired.error).toBeNull();
-    expect(statuses(repaired)).toMatchObject({ "upload-agent": "UNCHANGED", "write-env": "UNCHANGED", "start-agent": "CHANGED", "wait-online": "CHANGED" });
+    expect(statuses(repaired)).toMatchObject({
+      "upload-agent": "UNCHANGED",
+      "write-env": "UNCHANGED",
+      "start-agent": "CHANGED",
+      "wait-online": "CHANGED",
+    });
     expect((await node(gpuHost.id)).state).toBe("ONLINE");
 
     // The old attempt's result arrives late, with the node's own token: fenced off.
@@ -399,7 +473,9 @@ describe("SSH bootstrap", () => {
       { i: { completed: [{ jobId, attemptId: oldAttempt, output: { late: true } }] } },
       { authorization: `Bearer ${nodeToken}` },
     );
-    expect(late.agentReport.rejected).toEqual([{ attemptId: oldAttempt, reason: expect.stringMatching(/no longer held|superseded/) }]);
+    expect(late.agentReport.rejected).toEqual([
+      { attemptId: oldAttempt, reason: expect.stringMatching(/no longer held|superseded/) },
+    ]);
     const finished = await untilJob(jobId, "SUCCEEDED", 30_000);
     expect(finished.attempts.map((a) => a.number)).toEqual([1, 2]);
     expect(finished.output).not.toEqual({ late: true });
@@ -408,25 +484,69 @@ describe("SSH bootstrap", () => {
   it("a failed run is retried from its failed step", async () => {
     // The install folder's parent is a file: creating the folders fails.
     await writeFile(join(hosts, "blocker"), "not a folder");
-    const registered = await register("retry-host", { hostKeyFingerprint: sshd.hostKeyFingerprint, installDir: join(hosts, "blocker", "agent") });
+    const registered = await register("retry-host", {
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      installDir: join(hosts, "blocker", "agent"),
+    });
     const failed = await untilRun((await provision(registered.id)).id, ["FAILED"]);
-    expect(statuses(failed)).toMatchObject({ connect: "UNCHANGED", "check-node": "UNCHANGED", "create-folders": "FAILED", "upload-agent": "SKIPPED" });
+    expect(statuses(failed)).toMatchObject({
+      connect: "UNCHANGED",
+      "check-node": "UNCHANGED",
+      "create-folders": "FAILED",
+      "upload-agent": "SKIPPED",
+    });
     expect(failed.error).toMatch(/^create-folders: cannot create /);
 
     await rm(join(hosts, "blocker"));
-    const retried = await q<{ retryProvisioningRun: { id: string } }>(`mutation($id: ID!) { retryProvisioningRun(id: $id) { id } }`, {
-      id: failed.id,
-    });
+    const retried = await q<{ retryProvisioningRun: { id: string } }>(
+      `mutation($id: ID!) { retryProvisioningRun(id: $id) { id } }`,
+      {
+        id: failed.id,
+      },
+    );
     expect(retried.retryProvisioningRun.id).toBe(failed.id);
     const done = await untilRun(failed.id, ["SUCCEEDED", "FAILED"]);
     expect(done.error).toBeNull();
     expect(done.tries).toBe(2);
     // check-node kept what the first try found; the rest ran now.
-    expect(statuses(done)).toMatchObject({ "check-node": "UNCHANGED", "create-folders": "CHANGED", "upload-agent": "CHANGED", "wait-online": "CHANGED" });
+    expect(statuses(done)).toMatchObject({
+      "check-node": "UNCHANGED",
+      "create-folders": "CHANGED",
+      "upload-agent": "CHANGED",
+      "wait-online": "CHANGED",
+    });
     expect(done.steps.find((s) => s.name === "check-node")?.output).toContain("node v");
-    // Stop it again, through the API: removing the node closes its socket for good (4403).
-    await q(`mutation($id: ID!) { removeNode(id: $id) { state } }`, { id: registered.id });
-    await killAgent(join(hosts, "blocker", "agent"));
+  }, 120_000);
+
+  it("a removed node registered again is provisioned with a fresh token: the revoked one on the host is replaced", async () => {
+    const installDir = join(hosts, "blocker", "agent");
+    const listed = await q<{ nodes: { edges: { node: { id: string; name: string } }[] } }>(
+      `query { nodes { edges { node { id name } } } }`,
+    );
+    const id = listed.nodes.edges.find((e) => e.node.name === "retry-host")?.node.id as string;
+    const revoked = await readFile(join(installDir, "work", "node-token.json"), "utf8");
+    await q(`mutation($id: ID!) { removeNode(id: $id) { state } }`, { id });
+    // Its agent is refused (4403) and exits; the supervisor keeps trying, in vain.
+    await waitFor(
+      async () => (await readFile(join(installDir, "agent.log"), "utf8")).includes("refused the node token"),
+      10_000,
+      "the refusal",
+    );
+
+    const back = await register("retry-host", { hostKeyFingerprint: sshd.hostKeyFingerprint, installDir });
+    expect(back).toMatchObject({ id, state: "PENDING" });
+    const run = await untilRun((await provision(id)).id, ["SUCCEEDED", "FAILED"]);
+    expect(run.error).toBeNull();
+    expect(statuses(run)).toMatchObject({
+      "upload-agent": "UNCHANGED",
+      "write-env": "CHANGED",
+      "start-agent": "CHANGED",
+    });
+    expect(run.steps.find((s) => s.name === "write-env")?.output).toContain("no longer valid here");
+    expect((await node(id)).state).toBe("ONLINE");
+    expect(await readFile(join(installDir, "work", "node-token.json"), "utf8")).not.toBe(revoked);
+    await q(`mutation($id: ID!) { removeNode(id: $id) { state } }`, { id });
+    await killAgent(installDir);
   }, 120_000);
 });
 
@@ -435,10 +555,11 @@ async function auditLog(): Promise<unknown[]> {
   const all: unknown[] = [];
   let after: string | null = null;
   for (;;) {
-    const page: { auditEvents: { edges: { cursor: string; node: unknown }[]; pageInfo: { hasNextPage: boolean } } } = await q(
-      `query($after: String) { auditEvents(first: 100, after: $after) { edges { cursor node { action args targetId } } pageInfo { hasNextPage } } }`,
-      { after },
-    );
+    const page: { auditEvents: { edges: { cursor: string; node: unknown }[]; pageInfo: { hasNextPage: boolean } } } =
+      await q(
+        `query($after: String) { auditEvents(first: 100, after: $after) { edges { cursor node { action args targetId } } pageInfo { hasNextPage } } }`,
+        { after },
+      );
     all.push(...page.auditEvents.edges.map((e) => e.node));
     if (!page.auditEvents.pageInfo.hasNextPage) return all;
     after = page.auditEvents.edges.at(-1)?.cursor ?? null;

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { NODE_SECRETS_KEY_FILE, SecretBox, loadNodeSecretsKey } from "./secret-box.js";
+import { loadNodeSecretsKey, NODE_SECRETS_KEY_FILE, SecretBox } from "./secret-box.js";
 
 describe("secrets at rest", () => {
   it("seal and open; the sealed text reveals nothing and differs every time", () => {

@@ -15,7 +15,9 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return ["v1", iv, cipher.getAuthTag(), body].map((part) => (typeof part === "string" ? part : part.toString("base64url"))).join(":");
+    return ["v1", iv, cipher.getAuthTag(), body]
+      .map((part) => (typeof part === "string" ? part : part.toString("base64url")))
+      .join(":");
   }
 
   open(sealed: string): string {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from "ssh2";
-import { type HostKeyVerdict, checkHostKey, describeVerdict, fingerprintOf } from "./host-keys.js";
+import { checkHostKey, describeVerdict, fingerprintOf, type HostKeyVerdict } from "./host-keys.js";
 
 /** SFTP status code for "no such file". */
 const NO_SUCH_FILE = 2;
@@ -90,7 +90,11 @@ export class SshConnection {
   }
 
   /** Runs `command` on the host; `onLine` gets each output line as it comes. */
-  exec(command: string, onLine?: (line: string, stream: "stdout" | "stderr") => void, timeoutMs = 120_000): Promise<ExecResult> {
+  exec(
+    command: string,
+    onLine?: (line: string, stream: "stdout" | "stderr") => void,
+    timeoutMs = 120_000,
+  ): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) return reject(error);
@@ -112,7 +116,8 @@ export class SshConnection {
         channel.stderr.on("data", collect("stderr"));
         channel.on("close", (code: number | null) => {
           clearTimeout(timer);
-          for (const stream of ["stdout", "stderr"] as const) if (partial[stream] && onLine) onLine(partial[stream], stream);
+          for (const stream of ["stdout", "stderr"] as const)
+            if (partial[stream] && onLine) onLine(partial[stream], stream);
           resolve({ code: code ?? null, ...out });
         });
       });
@@ -143,7 +148,9 @@ export class SshConnection {
       const stream = sftp.createReadStream(path);
       stream.on("data", (chunk: Buffer) => hash.update(chunk));
       stream.on("end", () => resolve(hash.digest("hex")));
-      stream.on("error", (error: Error & { code?: number }) => (error.code === NO_SUCH_FILE ? resolve(null) : reject(error)));
+      stream.on("error", (error: Error & { code?: number }) =>
+        error.code === NO_SUCH_FILE ? resolve(null) : reject(error),
+      );
     });
   }
 
@@ -168,9 +175,21 @@ export class SshConnection {
     });
   }
 
+  /** Deletes a file; one that is not there is fine. */
+  async remove(path: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) =>
+      sftp.unlink(path, (error?: (Error & { code?: number }) | null) =>
+        error && error.code !== NO_SUCH_FILE ? reject(error) : resolve(),
+      ),
+    );
+  }
+
   async chmod(path: string, mode: number): Promise<void> {
     const sftp = await this.sftp();
-    await new Promise<void>((resolve, reject) => sftp.chmod(path, mode, (error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.chmod(path, mode, (error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** mkdir -p, each folder created with `mode`. */
@@ -181,7 +200,9 @@ export class SshConnection {
       current = `${current}/${part}`;
       if (await this.exists(current)) continue;
       await new Promise<void>((resolve, reject) =>
-        sftp.mkdir(current, { mode }, (error?: Error | null) => (error ? reject(new Error(`cannot create ${current}: ${error.message}`)) : resolve())),
+        sftp.mkdir(current, { mode }, (error?: Error | null) =>
+          error ? reject(new Error(`cannot create ${current}: ${error.message}`)) : resolve(),
+        ),
       );
       await this.chmod(current, mode);
     }

@@ -27,7 +27,8 @@ export interface TestSshd {
 export async function startSshd(): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: apt-get install -y openssh-server (.ci/run does)`);
   const dir = await mkdtemp(join(tmpdir(), "vyvo-sshd-"));
-  const keygen = (name: string) => run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", join(dir, name)]);
+  const keygen = (name: string) =>
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", join(dir, name)]);
   await Promise.all([keygen("host_key"), keygen("client_key"), keygen("other_host_key")]);
   await writeFile(join(dir, "authorized_keys"), await readFile(join(dir, "client_key.pub")), { mode: 0o600 });
   const port = await freePort();

@@ -13,6 +13,11 @@ export function errorMessage(error: CombinedError): string {
   return error.message;
 }
 
+/** What a ConfirmButton action returns: the failure to show, or null when the operation succeeded. */
+export function failureOf(result: { error?: CombinedError | undefined }): string | null {
+  return result.error ? errorMessage(result.error) : null;
+}
+
 export function errorCode(error: CombinedError | undefined): string | undefined {
   return error?.graphQLErrors[0]?.extensions?.code as string | undefined;
 }

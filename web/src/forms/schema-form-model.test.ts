@@ -7,11 +7,11 @@ describe("a form from the vyvo/image-tools input schema", () => {
 
   it("has an operation select, numbers for width/height/sigma and a text field for image_url", () => {
     expect(fields?.map((f) => [f.name, f.kind, f.required])).toEqual([
-      ["image_url", "string", false],
       ["operation", "select", true],
       ["width", "integer", false],
       ["height", "integer", false],
       ["sigma", "number", false],
+      ["image_url", "string", false],
     ]);
     expect(fields?.find((f) => f.name === "operation")?.options).toEqual(["resize", "blur", "grayscale", "thumbnail"]);
     expect(fields?.find((f) => f.name === "width")).toMatchObject({ min: 1, max: 4096 });

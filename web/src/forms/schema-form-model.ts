@@ -30,13 +30,20 @@ const isObject = (value: unknown): value is Schema =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const numberOr = (value: unknown) => (typeof value === "number" ? value : undefined);
 
-/** Null when the schema is not an object schema with properties (then the form is a JSON editor). */
+/** Where a kind of field goes in the form: choices first, then numbers and switches, then free text. */
+const KIND_ORDER: Record<FieldKind, number> = { select: 0, integer: 1, number: 1, boolean: 2, string: 3, json: 4 };
+
+/**
+ * Null when the schema is not an object schema with properties (then the form is a JSON editor).
+ * Fields come required first, then by kind: the stored schema's key order is not the author's
+ * (Postgres jsonb sorts keys), so it cannot be relied on.
+ */
 export function fieldsFromSchema(schema: unknown): FieldSpec[] | null {
   if (!isObject(schema) || !isObject(schema.properties)) return null;
   const required = new Set(
     Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === "string") : [],
   );
-  return Object.entries(schema.properties).map(([name, raw]) => {
+  const fields = Object.entries(schema.properties).map(([name, raw]) => {
     const property = isObject(raw) ? raw : {};
     const spec: FieldSpec = {
       name,
@@ -56,6 +63,11 @@ export function fieldsFromSchema(schema: unknown): FieldSpec[] | null {
     if (property.default !== undefined) spec.defaultValue = property.default;
     return spec;
   });
+  const rank = (field: FieldSpec) => (field.required ? 0 : 10) + KIND_ORDER[field.kind];
+  return fields
+    .map((field, i) => ({ field, i }))
+    .sort((a, b) => rank(a.field) - rank(b.field) || a.i - b.i)
+    .map(({ field }) => field);
 }
 
 function kindOf(property: Schema): FieldKind {

@@ -14,7 +14,7 @@ export function SchemaFields({
   onChange: (name: string, value: string | boolean) => void;
 }) {
   return (
-    <>
+    <div className="schema-grid">
       {fields.map((field) => (
         <SchemaField
           key={field.name}
@@ -24,9 +24,12 @@ export function SchemaFields({
           onChange={onChange}
         />
       ))}
-    </>
+    </div>
   );
 }
+
+/** Text, JSON and choices take a whole row; numbers and switches share one. */
+const WIDE = new Set(["string", "json", "select"]);
 
 function SchemaField({
   field,
@@ -107,7 +110,7 @@ function SchemaField({
       control = <input {...common} type="text" value={text} onChange={(e) => onChange(field.name, e.target.value)} />;
   }
   return (
-    <div className={`field${field.kind === "boolean" ? " checkbox" : ""}`}>
+    <div className={`field${field.kind === "boolean" ? " checkbox" : ""}${WIDE.has(field.kind) ? " wide" : ""}`}>
       <label htmlFor={id}>
         {field.label}
         {field.required ? <span className="required"> (required)</span> : null}

@@ -2,17 +2,18 @@ import { Link, useParams } from "@tanstack/react-router";
 import { useMutation, useQuery, useSubscription } from "urql";
 import { isTerminal, JobStatusBadge } from "../components/badges";
 import { ConfirmButton } from "../components/dialog";
-import { errorMessage } from "../components/errors";
+import { failureOf } from "../components/errors";
+import { Fact } from "../components/facts";
 import { formatDuration, formatTime } from "../components/format";
 import { JsonView } from "../components/json-view";
 import { Empty, QueryState } from "../components/states";
+import { Timeline } from "../components/timeline";
 import { graphql } from "../gql/gql";
 import type { JobDetailFieldsFragment } from "../gql/graphql";
 import { useRefetchOnReconnect } from "../live/use-live";
 import { useCan } from "../session/session";
 import { JobLogs } from "./job-logs";
 import { JobOutput } from "./job-output";
-import { JobTimeline } from "./job-timeline";
 
 export const JobDetailFields = graphql(`
   fragment JobDetailFields on Job {
@@ -165,7 +166,20 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
         </section>
         <section className="panel" aria-labelledby="timeline-title">
           <h2 id="timeline-title">Timeline</h2>
-          <JobTimeline events={job.events} />
+          {job.events.length === 0 ? (
+            <Empty>No events yet.</Empty>
+          ) : (
+            <Timeline
+              items={job.events.map((event) => ({
+                ...event,
+                from: event.fromStatus,
+                to: event.toStatus,
+                meta: [event.cause ? `cause: ${event.cause}` : "", event.actor ? `by ${event.actor}` : ""].filter(
+                  Boolean,
+                ),
+              }))}
+            />
+          )}
         </section>
       </div>
       <div className="grid two">
@@ -225,15 +239,6 @@ function JobView({ job }: { job: JobDetailFieldsFragment }) {
   );
 }
 
-function Fact({ term, children }: { term: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
-  );
-}
-
 const RETRYABLE = ["FAILED", "CANCELLED", "TIMED_OUT"];
 
 function JobActions({ job }: { job: JobDetailFieldsFragment }) {
@@ -255,8 +260,7 @@ function JobActions({ job }: { job: JobDetailFieldsFragment }) {
           confirmLabel="Cancel job"
           danger
           onConfirm={async () => {
-            const result = await cancel({ id: job.id });
-            return result.error ? errorMessage(result.error) : null;
+            return failureOf(await cancel({ id: job.id }));
           }}
         />
       ) : null}
@@ -267,8 +271,7 @@ function JobActions({ job }: { job: JobDetailFieldsFragment }) {
           message="The job goes back to its model's queue with a fresh budget of attempts."
           confirmLabel="Retry"
           onConfirm={async () => {
-            const result = await retry({ id: job.id });
-            return result.error ? errorMessage(result.error) : null;
+            return failureOf(await retry({ id: job.id }));
           }}
         />
       ) : null}

@@ -2,7 +2,7 @@ import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { useMutation } from "urql";
 import { ConfirmButton, Dialog } from "../components/dialog";
-import { errorMessage } from "../components/errors";
+import { errorMessage, failureOf } from "../components/errors";
 import { graphql } from "../gql/gql";
 import type { NodeFieldsFragment } from "../gql/graphql";
 import { useCan } from "../session/session";
@@ -59,9 +59,6 @@ const ReprovisionNodeDocument = graphql(`
 
 type Node = Pick<NodeFieldsFragment, "id" | "name" | "state" | "cordoned">;
 
-const outcome = (result: { error?: Parameters<typeof errorMessage>[0] | undefined }) =>
-  result.error ? errorMessage(result.error) : null;
-
 /** Cordon, uncordon, drain and remove (nodes:drain); provision over SSH (nodes:provision, hosts registered by SSH). */
 export function NodeActions({
   node,
@@ -88,7 +85,7 @@ export function NodeActions({
           title="Cordon this node?"
           message={<>{name} takes no new jobs; what runs there goes on.</>}
           confirmLabel="Cordon"
-          onConfirm={async () => outcome(await cordon({ id: node.id }))}
+          onConfirm={async () => failureOf(await cordon({ id: node.id }))}
         />
       ) : null}
       {canDrain && node.cordoned && node.state !== "DRAINING" ? (
@@ -98,7 +95,7 @@ export function NodeActions({
           title="Uncordon this node?"
           message={<>{name} takes new jobs again.</>}
           confirmLabel="Uncordon"
-          onConfirm={async () => outcome(await uncordon({ id: node.id }))}
+          onConfirm={async () => failureOf(await uncordon({ id: node.id }))}
         />
       ) : null}
       {canDrain && node.state !== "DRAINING" ? <DrainButton node={node} /> : null}
@@ -116,7 +113,7 @@ export function NodeActions({
           }
           confirmLabel="Remove node"
           onConfirm={async () => {
-            const failure = outcome(await remove({ id: node.id }));
+            const failure = failureOf(await remove({ id: node.id }));
             if (!failure) afterRemove?.();
             return failure;
           }}

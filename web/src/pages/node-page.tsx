@@ -4,9 +4,11 @@ import { useMutation, useQuery, useSubscription } from "urql";
 import { Ago } from "../components/ago";
 import { NodeStateBadge } from "../components/badges";
 import { ConfirmButton, Dialog } from "../components/dialog";
-import { errorMessage } from "../components/errors";
+import { errorMessage, failureOf } from "../components/errors";
+import { Fact } from "../components/facts";
 import { formatTime } from "../components/format";
 import { Empty, QueryState } from "../components/states";
+import { Timeline } from "../components/timeline";
 import { graphql } from "../gql/gql";
 import type { NodeDetailQuery } from "../gql/graphql";
 import { useNodeUpdates } from "../live/nodes";
@@ -198,7 +200,18 @@ function NodeView({ node, liveEvents, refresh }: { node: Node; liveEvents: NodeE
         </section>
         <section className="panel" aria-labelledby="events-title">
           <h2 id="events-title">Events</h2>
-          {events.length === 0 ? <Empty>No events yet.</Empty> : <NodeEvents events={events} />}
+          {events.length === 0 ? (
+            <Empty>No events yet.</Empty>
+          ) : (
+            <Timeline
+              items={events.map((event) => ({
+                ...event,
+                from: event.fromState,
+                to: event.toState,
+                meta: [event.message ?? "", `by ${event.actor}`].filter(Boolean),
+              }))}
+            />
+          )}
         </section>
       </div>
       {node.sshHost ? (
@@ -244,43 +257,6 @@ function NodeView({ node, liveEvents, refresh }: { node: Node; liveEvents: NodeE
   );
 }
 
-function Fact({ term, children }: { term: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
-  );
-}
-
-function NodeEvents({ events }: { events: NodeEvent[] }) {
-  return (
-    <ol className="timeline">
-      {events.map((event) => (
-        <li key={event.id} className={`timeline-item ${event.toState ? "transition" : "note"}`}>
-          <div className="timeline-head">
-            <span className="timeline-type">
-              {event.toState ? (
-                <>
-                  {event.fromState ? `${event.fromState} → ` : ""}
-                  <strong>{event.toState}</strong>
-                </>
-              ) : (
-                event.type
-              )}
-            </span>
-            <time dateTime={event.at}>{formatTime(event.at)}</time>
-          </div>
-          <div className="timeline-meta">
-            {event.message ? <span>{event.message}</span> : null}
-            <span>by {event.actor}</span>
-          </div>
-        </li>
-      ))}
-    </ol>
-  );
-}
-
 function RestartAgentButton({ node }: { node: Pick<Node, "id" | "name"> }) {
   const [, restart] = useMutation(RestartAgentDocument);
   return (
@@ -291,8 +267,7 @@ function RestartAgentButton({ node }: { node: Pick<Node, "id" | "name"> }) {
       message="The agent drains (running jobs finish) and exits; its service starts it again."
       confirmLabel="Restart agent"
       onConfirm={async () => {
-        const result = await restart({ id: node.id });
-        return result.error ? errorMessage(result.error) : null;
+        return failureOf(await restart({ id: node.id }));
       }}
     />
   );

@@ -1,9 +1,9 @@
 import { Link } from "@tanstack/react-router";
-import { useMutation, useQuery } from "urql";
+import { type CombinedError, useMutation, useQuery } from "urql";
 import { Since } from "../components/ago";
 import { Badge } from "../components/badges";
 import { ConfirmButton } from "../components/dialog";
-import { errorMessage } from "../components/errors";
+import { failureOf } from "../components/errors";
 import { PageHeader } from "../components/layout";
 import { Empty, QueryState } from "../components/states";
 import { graphql } from "../gql/gql";
@@ -125,10 +125,7 @@ function QueueActions({ queue }: { queue: QueueFieldsFragment }) {
   const [, pause] = useMutation(PauseQueueDocument);
   const [, resume] = useMutation(ResumeQueueDocument);
   const [, purge] = useMutation(PurgeQueueDocument);
-  const run = async (mutation: Promise<{ error?: Parameters<typeof errorMessage>[0] | undefined }>) => {
-    const result = await mutation;
-    return result.error ? errorMessage(result.error) : null;
-  };
+  const run = async (mutation: Promise<{ error?: CombinedError | undefined }>) => failureOf(await mutation);
   const model = <strong>{queue.modelId}</strong>;
   return (
     <>

@@ -1,10 +1,10 @@
+import { DomainError } from "../../errors.js";
 import { topics } from "../../events/event-bus.js";
 import type { Node, Prisma } from "../../generated/prisma/client.js";
 import { NodeState } from "../../generated/prisma/enums.js";
 import type { PublishedNodeEvent } from "../../nodes/node-ledger.js";
 import type { GpuStats, RunnerState } from "../../nodes/node-presence.js";
 import { acceptsWork, isConnectedState } from "../../nodes/node-states.js";
-import { DomainError } from "../../errors.js";
 import { builder } from "../builder.js";
 
 export const NodeStateEnum = builder.enumType(NodeState, { name: "NodeState" });
@@ -40,7 +40,9 @@ const NodeEventRef = builder.prismaObject("NodeEvent", {
   fields: (t) => ({
     id: t.string({ resolve: (event) => String(event.id) }),
     nodeId: t.exposeString("nodeId"),
-    type: t.exposeString("type", { description: "connected, lost, cordoned, drain_started, command, ack, provisioning_failed, …" }),
+    type: t.exposeString("type", {
+      description: "connected, lost, cordoned, drain_started, command, ack, provisioning_failed, …",
+    }),
     fromState: t.expose("fromState", { type: NodeStateEnum, nullable: true }),
     toState: t.expose("toState", { type: NodeStateEnum, nullable: true }),
     message: t.exposeString("message", { nullable: true }),
@@ -74,7 +76,10 @@ export const NodeRef = builder.prismaObject("Node", {
     lastHeartbeatAt: t.expose("lastHeartbeatAt", { type: "DateTime", nullable: true }),
     cordoned: t.exposeBoolean("cordoned", { description: "No new work (cordon or drain); survives reconnects." }),
     drainDeadlineAt: t.expose("drainDeadlineAt", { type: "DateTime", nullable: true }),
-    schedulable: t.boolean({ description: "Whether new work may be dispatched to it now.", resolve: (node) => acceptsWork(node) }),
+    schedulable: t.boolean({
+      description: "Whether new work may be dispatched to it now.",
+      resolve: (node) => acceptsWork(node),
+    }),
     connected: t.boolean({
       description: "Whether its agent holds a socket to the control plane (on any replica).",
       resolve: (node) => isConnectedState(node.state),
@@ -86,7 +91,10 @@ export const NodeRef = builder.prismaObject("Node", {
       args: { last: t.arg.int({ defaultValue: 100 }) },
       query: (args) => ({ orderBy: { id: "desc" }, take: Math.min(Math.max(args.last ?? 100, 1), 1_000) }),
     }),
-    sshHost: t.relation("sshHost", { nullable: true, description: "How provisioning reaches the host (never its key)." }),
+    sshHost: t.relation("sshHost", {
+      nullable: true,
+      description: "How provisioning reaches the host (never its key).",
+    }),
     provisioningRuns: t.relation("provisioningRuns", {
       description: "Newest first.",
       args: { last: t.arg.int({ defaultValue: 10 }) },
@@ -192,7 +200,8 @@ builder.mutationFields((t) => ({
   drainNode: t.prismaField({
     authScopes: { permission: "nodes:drain" },
     type: "Node",
-    description: "No new work; running work may finish within deadlineMs, then what is left is requeued. Ends CORDONED.",
+    description:
+      "No new work; running work may finish within deadlineMs, then what is left is requeued. Ends CORDONED.",
     args: { id: t.arg.id({ required: true }), deadlineMs: t.arg.int({ required: true }) },
     resolve: (_query, _root, args, ctx) => ctx.nodes.drain(String(args.id), args.deadlineMs, ctx.actor),
   }),
@@ -235,7 +244,8 @@ builder.mutationFields((t) => ({
   prefetchRunner: t.field({
     authScopes: { permission: "nodes:configure" },
     type: NodeCommandReceipt,
-    description: "Fetches a model version's runner (bundle or image) onto the node and starts it, so its first job starts warm.",
+    description:
+      "Fetches a model version's runner (bundle or image) onto the node and starts it, so its first job starts warm.",
     args: { id: t.arg.id({ required: true }), modelVersionId: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => ctx.nodeCommands.prefetchRunner(String(args.id), args.modelVersionId, ctx.actor),
   }),
@@ -257,8 +267,13 @@ builder.mutationFields((t) => ({
     authScopes: { permission: "nodes:provision" },
     type: NodeCommandReceipt,
     description: "The agent downloads the bundle, checks its sha256, replaces itself and restarts.",
-    args: { id: t.arg.id({ required: true }), bundleUrl: t.arg.string({ required: true }), sha256: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.nodeCommands.upgradeAgent(String(args.id), args.bundleUrl, args.sha256, ctx.actor),
+    args: {
+      id: t.arg.id({ required: true }),
+      bundleUrl: t.arg.string({ required: true }),
+      sha256: t.arg.string({ required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      ctx.nodeCommands.upgradeAgent(String(args.id), args.bundleUrl, args.sha256, ctx.actor),
   }),
 }));
 
@@ -268,7 +283,8 @@ builder.subscriptionFields((t) => ({
     type: NodeRef,
     description: "Every change of every node (or of one, with id), and every heartbeat's live GPU stats.",
     args: { id: t.arg.id() },
-    subscribe: (_root, args, ctx) => filtered(ctx.events.subscribe<Node>(topics.nodeUpdated), (node) => !args.id || node.id === String(args.id)),
+    subscribe: (_root, args, ctx) =>
+      filtered(ctx.events.subscribe<Node>(topics.nodeUpdated), (node) => !args.id || node.id === String(args.id)),
     resolve: (node) => node,
   }),
   nodeEvents: t.field({

@@ -1,7 +1,7 @@
+import { notFound } from "../../errors.js";
 import { topics } from "../../events/event-bus.js";
 import { ProvisioningRunStatus, ProvisioningStepStatus } from "../../generated/prisma/enums.js";
 import type { ProvisioningLogEntry } from "../../provisioning/provisioning-service.js";
-import { notFound } from "../../errors.js";
 import { builder } from "../builder.js";
 
 const RunStatusEnum = builder.enumType(ProvisioningRunStatus, { name: "ProvisioningRunStatus" });
@@ -70,13 +70,25 @@ const RegisterSshHostInput = builder.inputType("RegisterSshHostInput", {
     address: t.string({ required: true }),
     port: t.int({ description: "Default 22." }),
     user: t.string({ required: true }),
-    privateKey: t.string({ required: true, description: "OpenSSH or PEM, unencrypted. Stored encrypted; never returned or logged." }),
-    hostKeyFingerprint: t.string({ description: '"SHA256:…" as ssh-keygen -lf prints it. Without it, the first run records the offered key and waits for confirmHostKey.' }),
-    installDir: t.string({ description: "Folder on the host for the agent; relative to the user's home unless absolute. Default .vyvo-agent." }),
+    privateKey: t.string({
+      required: true,
+      description: "OpenSSH or PEM, unencrypted. Stored encrypted; never returned or logged.",
+    }),
+    hostKeyFingerprint: t.string({
+      description:
+        '"SHA256:…" as ssh-keygen -lf prints it. Without it, the first run records the offered key and waits for confirmHostKey.',
+    }),
+    installDir: t.string({
+      description:
+        "Folder on the host for the agent; relative to the user's home unless absolute. Default .vyvo-agent.",
+    }),
     capacity: t.int({ description: "Jobs the agent runs at once (VYVO_CAPACITY)." }),
     pool: t.string(),
     labels: t.field({ type: "JSON" }),
-    agentEnv: t.field({ type: "JSON", description: "Other VYVO_* agent settings, e.g. { VYVO_LOG_LEVEL: \"debug\" } (not secrets)." }),
+    agentEnv: t.field({
+      type: "JSON",
+      description: 'Other VYVO_* agent settings, e.g. { VYVO_LOG_LEVEL: "debug" } (not secrets).',
+    }),
   }),
 });
 
@@ -91,7 +103,9 @@ const ConfirmHostKeyPayload = builder
         nullable: true,
         description: "The run that waited for this key and goes on now.",
         resolve: (query, payload, _args, ctx) =>
-          payload.resumedRunId ? ctx.prisma.provisioningRun.findUnique({ ...query, where: { id: payload.resumedRunId } }) : null,
+          payload.resumedRunId
+            ? ctx.prisma.provisioningRun.findUnique({ ...query, where: { id: payload.resumedRunId } })
+            : null,
       }),
     }),
   });
@@ -102,7 +116,8 @@ builder.queryFields((t) => ({
     type: "ProvisioningRun",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => ctx.prisma.provisioningRun.findUnique({ ...query, where: { id: String(args.id) } }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.provisioningRun.findUnique({ ...query, where: { id: String(args.id) } }),
   }),
 }));
 
@@ -133,7 +148,8 @@ builder.mutationFields((t) => ({
   provisionNode: t.field({
     authScopes: { permission: "nodes:provision" },
     type: ProvisioningRunRef,
-    description: "Bootstraps the node's agent over SSH; every step is check-then-apply. Follow it with provisioningLogs.",
+    description:
+      "Bootstraps the node's agent over SSH; every step is check-then-apply. Follow it with provisioningLogs.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) => ctx.provisioning.provision(String(args.id), { restart: false }, ctx.actor),
   }),
@@ -158,7 +174,11 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: "The node." }), fingerprint: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const { host, resumed } = await ctx.provisioning.confirmHostKey(String(args.id), args.fingerprint, ctx.actor);
-      return { nodeId: host.nodeId, fingerprint: host.hostKeyFingerprint ?? args.fingerprint, resumedRunId: resumed?.id ?? null };
+      return {
+        nodeId: host.nodeId,
+        fingerprint: host.hostKeyFingerprint ?? args.fingerprint,
+        resumedRunId: resumed?.id ?? null,
+      };
     },
   }),
 }));
@@ -173,7 +193,10 @@ builder.subscriptionFields((t) => ({
       const runId = String(args.runId);
       const live = ctx.events.subscribe<ProvisioningLogEntry>(topics.provisioningLogs(runId));
       return withSnapshot(live, async () => {
-        const run = await ctx.prisma.provisioningRun.findUnique({ where: { id: runId }, include: { steps: { orderBy: { position: "asc" } } } });
+        const run = await ctx.prisma.provisioningRun.findUnique({
+          where: { id: runId },
+          include: { steps: { orderBy: { position: "asc" } } },
+        });
         if (!run) throw notFound("provisioning run", runId);
         const entries: ProvisioningLogEntry[] = [];
         for (const step of run.steps) {
@@ -183,7 +206,14 @@ builder.subscriptionFields((t) => ({
           }
           entries.push({ runId, position: step.position, step: step.name, status: step.status, line: step.error, at });
         }
-        entries.push({ runId, position: null, step: null, status: run.status, line: run.error, at: run.finishedAt ?? run.startedAt });
+        entries.push({
+          runId,
+          position: null,
+          step: null,
+          status: run.status,
+          line: run.error,
+          at: run.finishedAt ?? run.startedAt,
+        });
         return entries;
       });
     },

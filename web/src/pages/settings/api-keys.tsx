@@ -3,7 +3,7 @@ import { useMutation, useQuery } from "urql";
 import { Ago } from "../../components/ago";
 import { Badge } from "../../components/badges";
 import { ConfirmButton, Dialog } from "../../components/dialog";
-import { errorMessage } from "../../components/errors";
+import { errorMessage, failureOf } from "../../components/errors";
 import { formatTime } from "../../components/format";
 import { Empty, QueryState } from "../../components/states";
 import { graphql } from "../../gql/gql";
@@ -134,8 +134,7 @@ function KeyTable({ keys, canManage }: { keys: Key[]; canManage: boolean }) {
                           }
                           confirmLabel="Revoke key"
                           onConfirm={async () => {
-                            const result = await revoke({ id: key.id });
-                            return result.error ? errorMessage(result.error) : null;
+                            return failureOf(await revoke({ id: key.id }));
                           }}
                         />
                       )}

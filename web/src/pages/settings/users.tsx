@@ -2,7 +2,7 @@ import { type FormEvent, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { Badge } from "../../components/badges";
 import { ConfirmButton, Dialog } from "../../components/dialog";
-import { errorMessage } from "../../components/errors";
+import { errorMessage, failureOf } from "../../components/errors";
 import { formatTime } from "../../components/format";
 import { Empty, QueryState } from "../../components/states";
 import { graphql } from "../../gql/gql";
@@ -166,8 +166,7 @@ function UserTable({
                           }
                           confirmLabel="Disable user"
                           onConfirm={async () => {
-                            const result = await disable({ userId: user.id });
-                            return result.error ? errorMessage(result.error) : null;
+                            return failureOf(await disable({ userId: user.id }));
                           }}
                         />
                       </>
