@@ -182,6 +182,8 @@ export class AgentGateway {
       tallyAll(started, verdicts.started);
       tallyAll(completed, verdicts.completed);
       tallyAll(failed, verdicts.failed);
+      // Once more: a heartbeat renewed before the queue let them go may have put them back.
+      for (const item of [...completed, ...failed]) session?.inflight.delete(item.attemptId);
     }
     for (const ref of report.cancelled ?? []) {
       session?.inflight.delete(ref.attemptId);
@@ -232,7 +234,8 @@ export class AgentGateway {
             leaseMs: this.intervals.leaseTtlMs,
             now: this.clock.now(),
           });
-          if (claims.length === 0) break;
+          // Nothing now; loop once more only if work was announced while the claim ran.
+          if (claims.length === 0) continue;
           for (const claim of claims) session.inflight.add(claim.attemptId);
           // Not awaited: the write of these assignments must not hold up the next claim.
           this.attempts

@@ -1,14 +1,19 @@
 import { createPubSub } from "@graphql-yoga/subscription";
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { Redis } from "ioredis";
+import { createRedisEventTarget } from "./redis-event-target.js";
 
 /**
  * The pubsub port. Subscriptions and command routing both go through it, so that an event
  * published on one replica reaches subscribers and agent sockets on every other replica.
- * Two drivers: Redis (via @graphql-yoga/redis-event-target) and in-process.
+ * Two drivers: Redis (redis-event-target.ts) and in-process.
  */
 export interface EventBus {
   publish(topic: string, payload: unknown): void;
+  /**
+   * Publishes each payload to each of its topics, in order. The Redis driver sends them all as
+   * one message: job states are published a batch at a time, two topics each.
+   */
+  publishAll(items: { topics: string[]; payload: unknown }[]): void;
   subscribe<T>(topic: string): AsyncIterableIterator<T>;
 }
 
@@ -40,13 +45,13 @@ export function createMemoryEventBus(): EventBus {
 
 /** `publisher` and `subscriber` must be separate connections: a subscribed ioredis client can only subscribe. */
 export function createRedisEventBus(publisher: Redis, subscriber: Redis, prefix: string): EventBus {
-  // Publishing is fire-and-forget: a PUBLISH that fails (Redis gone, server closing) must not
-  // become an unhandled rejection; subscribers re-read state when they (re)subscribe.
-  const publishClient = { publish: (channel: string, message: string) => publisher.publish(channel, message).catch(() => 0) };
-  const eventTarget = createRedisEventTarget({ publishClient: publishClient as unknown as Redis, subscribeClient: subscriber });
-  const pubsub = createPubSub({ eventTarget });
   // Channels are global in Redis; the prefix keeps deployments (and test runs) apart.
-  return fromPubSub(pubsub, `${prefix}:`);
+  const channelPrefix = `${prefix}:`;
+  const eventTarget = createRedisEventTarget(publisher, subscriber, `${channelPrefix}__batch`);
+  const bus = fromPubSub(createPubSub({ eventTarget }), channelPrefix);
+  bus.publishAll = (items) =>
+    eventTarget.publishBatch(items.map((item) => ({ channels: item.topics.map((t) => channelPrefix + t), payload: item.payload })));
+  return bus;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the yoga pubsub is typed per topic map; ours is dynamic
@@ -54,6 +59,9 @@ function fromPubSub(pubsub: any, channelPrefix = ""): EventBus {
   return {
     publish(topic, payload) {
       pubsub.publish(channelPrefix + topic, payload);
+    },
+    publishAll(items) {
+      for (const item of items) for (const topic of item.topics) pubsub.publish(channelPrefix + topic, item.payload);
     },
     subscribe<T>(topic: string) {
       return pubsub.subscribe(channelPrefix + topic) as AsyncIterableIterator<T>;

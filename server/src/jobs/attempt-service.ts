@@ -143,9 +143,13 @@ export class AttemptService {
 
   /** The fencing verdicts, with the attempt number of each attempt that passed. */
   private check(nodeId: string, refs: AttemptRef[]): Promise<Checked[]> {
+    // One read per job, however many reports of the report name it (started and completed).
+    const reads = new Map<string, ReturnType<QueuePort["get"]>>();
     return Promise.all(
       refs.map(async (ref) => {
-        const held = await this.queue.get(ref.jobId);
+        let read = reads.get(ref.jobId);
+        if (!read) reads.set(ref.jobId, (read = this.queue.get(ref.jobId)));
+        const held = await read;
         const verdict: ReportVerdict =
           !held || held.state !== "leased"
             ? { ok: false, reason: "attempt is no longer held" }

@@ -105,14 +105,16 @@ export class JobService {
       this.events.publish(topics.queueUpdated, { models: [...models] });
     }
     const byId = new Map(inserted.map((job) => [job.id, job]));
+    const created: Job[] = [];
     for (const [i, row] of rows.entries()) {
       const index = rowIndex[i] as number;
       const job = byId.get(row.id as string);
       if (outcomes[index] === undefined && job) {
         outcomes[index] = { job, created: true };
-        this.transitions.publish(job);
+        created.push(job);
       }
     }
+    this.transitions.publishAll(created);
     return outcomes as SubmitOutcome[];
   }
 

@@ -44,7 +44,7 @@ export class JobTransitions {
     private readonly clock: Clock,
     private readonly sql: SqlClient,
   ) {
-    this.batcher = new TransitionBatcher(sql, () => clock.now(), (job) => this.publish(job));
+    this.batcher = new TransitionBatcher(sql, () => clock.now(), (jobs) => this.publishAll(jobs));
   }
 
   /** Queues the transition for the next batch; settles once it is written and published. */
@@ -116,7 +116,12 @@ export class JobTransitions {
 
   /** Publishes the whole row, so a subscriber sees every state in order, not just the latest. */
   publish(job: Job): void {
-    this.events.publish(topics.jobUpdated(job.id), job);
-    this.events.publish(topics.jobsChanged, job);
+    this.publishAll([job]);
+  }
+
+  /** Many jobs' states in order, as one message on the bus. */
+  publishAll(jobs: Job[]): void {
+    if (jobs.length === 0) return;
+    this.events.publishAll(jobs.map((job) => ({ topics: [topics.jobUpdated(job.id), topics.jobsChanged], payload: job })));
   }
 }

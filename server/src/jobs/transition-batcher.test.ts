@@ -27,7 +27,7 @@ beforeAll(async () => {
     data: { id: versionId, modelId: "acme/batch", version: 1, runner: { kind: "process", command: "x" }, maxAttempts: 3 },
   });
   await db.prisma.node.create({ data: { id: "node-a", name: "node-a", tokenHash: "hash-a", capacity: 4, state: "ONLINE" } });
-  batcher = new TransitionBatcher(db.sql, () => clock, (job) => published.push(job));
+  batcher = new TransitionBatcher(db.sql, () => clock, (jobs) => published.push(...jobs));
 });
 
 afterAll(async () => {

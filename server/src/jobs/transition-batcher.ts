@@ -61,7 +61,8 @@ export class TransitionBatcher {
   constructor(
     private readonly sql: SqlClient,
     private readonly now: () => number,
-    private readonly published: (job: Job) => void,
+    /** Gets every batch's new job states, in order, once the batch committed. */
+    private readonly published: (jobs: Job[]) => void,
     private readonly maxInFlight = 2,
   ) {}
 
@@ -118,17 +119,17 @@ export class TransitionBatcher {
       for (const item of batch) item.reject(error);
       return;
     }
-    // Committed: publish and answer in the order the transitions were asked for, group by group.
-    groups.forEach((group, g) => {
+    // Committed: publish (in the order the transitions were asked for, group by group), then answer.
+    const outcomes = groups.flatMap((group, g) => {
       const byOrd = new Map((results[g] ?? []).map((row) => [row._ord as number, row]));
-      group.items.forEach((item, ord) => {
+      return group.items.map((item, ord): [Pending, BatchedOutcome] => {
         const row = byOrd.get(ord);
-        if (!row) return item.resolve({ applied: false });
-        const job = jobOf(row);
-        this.published(job);
-        item.resolve({ applied: true, job, from: row._from as JobStatus, runner: row._runner ?? null });
+        if (!row) return [item, { applied: false }];
+        return [item, { applied: true, job: jobOf(row), from: row._from as JobStatus, runner: row._runner ?? null }];
       });
     });
+    this.published(outcomes.flatMap(([, outcome]) => (outcome.applied ? [outcome.job] : [])));
+    for (const [item, outcome] of outcomes) item.resolve(outcome);
   }
 
   private async commit(groups: Group[]): Promise<Record<string, unknown>[][]> {

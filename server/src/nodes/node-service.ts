@@ -9,8 +9,6 @@ import { NodeTransitionError } from "./node-states.js";
 import type { NodeWork } from "./node-work.js";
 import { hashSecret, newSecret } from "./tokens.js";
 
-export type { GpuStats } from "./node-presence.js";
-
 export interface NodesConfig {
   enrollmentTokenTtlMs: number;
 }
@@ -125,8 +123,7 @@ export class NodeService {
 
   /** No new work; what runs goes on. */
   async cordon(nodeId: string, actor: string): Promise<Node> {
-    const node = await this.operator(nodeId, { kind: "cordon" }, { type: "cordoned", actor, message: "no new work" });
-    return node;
+    return this.operator(nodeId, { kind: "cordon" }, { type: "cordoned", actor, message: "no new work" });
   }
 
   /**

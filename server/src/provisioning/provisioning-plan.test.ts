@@ -63,14 +63,19 @@ describe("provisioning plan", () => {
   });
 
   it("host facts, the node check and the service mode", () => {
-    const facts = parseHostFacts("home=/home/u\nuid=1000\nsystemd=1\nnode=/usr/bin/node\nnodeVersion=v20.11.1\n");
+    const sha = "a".repeat(64);
+    const facts = parseHostFacts(
+      `home=/home/u\nuid=1000\nsystemd=1\nnode=/usr/bin/node\nnodeVersion=v20.11.1\nbundleSha256=${sha}  .vyvo-agent/vyvo-agent.mjs\n`,
+    );
     expect(facts).toEqual({
       home: "/home/u",
       uid: 1000,
       systemd: true,
       nodePath: "/usr/bin/node",
       nodeVersion: "v20.11.1",
+      bundleSha256: sha,
     });
+    expect(parseHostFacts("home=/h\n").bundleSha256).toBeNull();
     expect(nodeProblem(facts)).toBeNull();
     expect(serviceMode(facts)).toBe("supervisor"); // systemd units need root
     expect(serviceMode({ ...facts, uid: 0 })).toBe("systemd");

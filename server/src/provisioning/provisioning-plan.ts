@@ -64,22 +64,32 @@ export function shq(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** What the first check prints, one fact per line (see HOST_FACTS_SCRIPT). */
+/** What the first check prints, one fact per line (see hostFactsScript). */
 export interface HostFacts {
   home: string;
   nodePath: string | null;
   nodeVersion: string | null;
   systemd: boolean;
   uid: number | null;
+  /** SHA-256 of the agent bundle already on the host (computed there), or null when there is none. */
+  bundleSha256: string | null;
 }
 
-/** Run on the host by the check-node step; prints `key=value` lines for parseHostFacts. */
-export const HOST_FACTS_SCRIPT = [
-  'printf "home=%s\\n" "$HOME"',
-  'printf "uid=%s\\n" "$(id -u)"',
-  "if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi",
-  'n="$(command -v node 2>/dev/null)"; if [ -n "$n" ]; then printf "node=%s\\n" "$n"; printf "nodeVersion=%s\\n" "$("$n" --version 2>/dev/null)"; fi',
-].join("; ");
+/**
+ * The one shell command of a run that changes nothing (a login shell may take seconds to start, so
+ * everything else goes over SFTP): prints `key=value` lines for parseHostFacts. Commands start in
+ * the user's home, where a relative install folder lives.
+ */
+export function hostFactsScript(installDir: string): string {
+  const bundle = shq(posix.join(installDir, "vyvo-agent.mjs"));
+  return [
+    'printf "home=%s\\n" "$HOME"',
+    'printf "uid=%s\\n" "$(id -u)"',
+    "if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi",
+    'n="$(command -v node 2>/dev/null)"; if [ -n "$n" ]; then printf "node=%s\\n" "$n"; printf "nodeVersion=%s\\n" "$("$n" --version 2>/dev/null)"; fi',
+    `if [ -f ${bundle} ]; then printf "bundleSha256=%s\\n" "$(sha256sum ${bundle} 2>/dev/null || shasum -a 256 ${bundle})"; fi`,
+  ].join("; ");
+}
 
 export function parseHostFacts(output: string): HostFacts {
   const facts = new Map<string, string>();
@@ -94,6 +104,7 @@ export function parseHostFacts(output: string): HostFacts {
     nodeVersion: facts.get("nodeVersion") || null,
     systemd: facts.get("systemd") === "1",
     uid: uid && /^\d+$/.test(uid) ? Number(uid) : null,
+    bundleSha256: /^([0-9a-f]{64})\b/.exec(facts.get("bundleSha256") ?? "")?.[1] ?? null,
   };
 }
 

@@ -19,7 +19,7 @@ import { hashSecret } from "../nodes/tokens.js";
 import { normalizeFingerprint } from "./host-keys.js";
 import {
   agentPaths,
-  HOST_FACTS_SCRIPT,
+  hostFactsScript,
   parseHostFacts,
   resolveInstallDir,
   STEP_NAMES,
@@ -340,7 +340,7 @@ export class ProvisioningService {
     });
     this.sessions.add(ssh);
     log(`connected; host key ${ssh.fingerprint} matches the pinned one`);
-    const facts = parseHostFacts(await ssh.run(HOST_FACTS_SCRIPT));
+    const facts = parseHostFacts(await ssh.run(hostFactsScript(host.installDir)));
     const bundle = await readBundle(this.config.bundlePath);
     return {
       ssh,

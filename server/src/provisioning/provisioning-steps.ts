@@ -85,7 +85,8 @@ export const STEPS: Record<Exclude<StepName, "connect">, StepRunner> = {
       throw new Error(
         "the agent bundle is missing on the server: build it with node agent/build.mjs (or set AGENT_BUNDLE_PATH)",
       );
-    const remote = await ctx.ssh.sha256(ctx.paths.bundle);
+    // Computed on the host by the first check (sha256sum), so an unchanged bundle is never read back.
+    const remote = ctx.facts.bundleSha256;
     if (remote === ctx.bundle.sha256) {
       ctx.log(`agent bundle up to date (sha256 ${ctx.bundle.sha256.slice(0, 16)}…)`);
       return "unchanged";

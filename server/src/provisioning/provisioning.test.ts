@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +31,8 @@ let env: TestEnv;
 let sshd: TestSshd;
 let server: ServerProcess;
 let work: string;
+let modelVersionId: string;
+let bundlePath: string;
 let hosts: string;
 const starts = () => join(work, "runner-starts");
 
@@ -192,12 +197,14 @@ beforeAll(async () => {
     PROVISION_ONLINE_TIMEOUT_MS: "30000",
   });
   await q(`mutation { createModel(input: { id: "acme/tiny" }) { id } }`);
-  await q(
+  const version = await q<{ createModelVersion: { id: string } }>(
     `mutation($r: JSON!) { createModelVersion(input: { modelId: "acme/tiny", runner: $r, maxAttempts: 3 }) { id } }`,
     {
       r: { kind: "process", command: process.execPath, args: [tinyRunner, `--starts-file=${starts()}`] },
     },
   );
+  modelVersionId = version.createModelVersion.id;
+  bundlePath = bundle;
 }, 120_000);
 
 afterAll(async () => {
@@ -547,6 +554,66 @@ describe("SSH bootstrap", () => {
     expect(await readFile(join(installDir, "work", "node-token.json"), "utf8")).not.toBe(revoked);
     await q(`mutation($id: ID!) { removeNode(id: $id) { state } }`, { id });
     await killAgent(installDir);
+  }, 120_000);
+
+  it("over the socket: a runner is prefetched, then the agent upgrades itself and its supervisor starts the new bundle", async () => {
+    const acked = async (commandId: string, step: string) =>
+      waitFor(
+        async () =>
+          (await nodeEvents(gpuHost.id)).some(
+            (e) =>
+              e.type === "ack" &&
+              (e.detail as { commandId?: string; step?: string } | null)?.commandId === commandId &&
+              (e.detail as { step?: string }).step === step,
+          ),
+        20_000,
+        `ack ${step} of ${commandId}`,
+      );
+    const prefetch = await q<{ prefetchRunner: { commandId: string } }>(
+      `mutation($id: ID!, $v: String!) { prefetchRunner(id: $id, modelVersionId: $v) { commandId } }`,
+      { id: gpuHost.id, v: modelVersionId },
+    );
+    await acked(prefetch.prefetchRunner.commandId, "ready");
+    await waitFor(
+      async () => {
+        const data = await q<{ node: { runners: { modelVersionId: string; state: string }[] } }>(
+          `query($id: ID!) { node(id: $id) { runners { modelVersionId state } } }`,
+          { id: gpuHost.id },
+        );
+        return data.node.runners.some((r) => r.modelVersionId === modelVersionId && r.state === "idle");
+      },
+      10_000,
+      "the resident runner in the node's heartbeat",
+    );
+
+    // The new bundle: the same agent with one more line, served over HTTP.
+    const upgraded = Buffer.concat([await readFile(bundlePath), Buffer.from("\n// upgraded\n")]);
+    const files = http.createServer((_req, res) => res.end(upgraded));
+    await new Promise<void>((resolve) => files.listen(0, "127.0.0.1", resolve));
+    try {
+      const installDir = join(hosts, "gpu-host");
+      const before = await readFile(join(installDir, "agent.pid"), "utf8");
+      const sent = await q<{ upgradeAgent: { commandId: string } }>(
+        `mutation($id: ID!, $u: String!, $s: String!) { upgradeAgent(id: $id, bundleUrl: $u, sha256: $s) { commandId } }`,
+        {
+          id: gpuHost.id,
+          u: `http://127.0.0.1:${(files.address() as AddressInfo).port}/vyvo-agent.mjs`,
+          s: createHash("sha256").update(upgraded).digest("hex"),
+        },
+      );
+      await acked(sent.upgradeAgent.commandId, "restarting");
+      // Exit 75: the supervisor starts the agent again at once, from the replaced bundle.
+      await waitFor(
+        async () => (await readFile(join(installDir, "agent.pid"), "utf8")) !== before,
+        15_000,
+        "a new agent process",
+      );
+      await untilNode(gpuHost.id, "ONLINE");
+      expect((await readFile(join(installDir, "vyvo-agent.mjs"))).equals(upgraded)).toBe(true);
+      expect(await readFile(join(installDir, "agent.log"), "utf8")).toContain("stopped to restart (exit 75)");
+    } finally {
+      files.close();
+    }
   }, 120_000);
 });
 
