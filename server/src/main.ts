@@ -33,6 +33,7 @@ import { JobQueries } from "./jobs/job-queries.js";
 import { JobService } from "./jobs/job-service.js";
 import { JobTransitions } from "./jobs/job-transitions.js";
 import { RunSpecCache } from "./jobs/run-spec-cache.js";
+import { WorkSignal } from "./jobs/work-signal.js";
 import { InputValidator } from "./models/input-validator.js";
 import { ModelService } from "./models/model-service.js";
 import { NodeCommands } from "./nodes/node-commands.js";
@@ -107,7 +108,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const models = new ModelService(prisma, validator, () => clock.now());
   const transitions = new JobTransitions(prisma, events, clock, db.sql);
   const runSpecs = new RunSpecCache();
-  const jobs = new JobService(prisma, queue, events, transitions, runSpecs, models, validator, clock, {
+  const work = new WorkSignal();
+  const jobs = new JobService(prisma, queue, events, transitions, runSpecs, work, models, validator, clock, {
     maxInputBytes: config.MAX_INPUT_BYTES,
     resultRetentionMs: config.RESULT_RETENTION_MS,
   });
@@ -153,6 +155,7 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     },
     onError,
   );
+  work.listen((modelId) => agents.dispatchFor(modelId));
 
   // Artifacts: S3 when a bucket is configured, the data folder otherwise. Their URLs need the
   // public base URL, which is known only once the server listens (PORT=0 in tests).

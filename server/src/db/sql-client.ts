@@ -27,8 +27,12 @@ export type SqlQuery = <Row extends object>(text: string, params?: readonly unkn
 const TIMESTAMP_OID = 1114;
 const parseUtcTimestamp = (value: string) => new Date(`${value.replace(" ", "T")}Z`);
 
-/** A pool of its own next to Prisma's (Postgres). */
-export function pgSqlClient(connectionString: string, max = 4): SqlClient {
+/**
+ * A pool of its own next to Prisma's (Postgres). Enough connections that concurrent submits
+ * and transition batches commit together (Postgres flushes the WAL once for commits that wait
+ * at the same time) instead of queueing for a connection behind each other's flush.
+ */
+export function pgSqlClient(connectionString: string, max = 16): SqlClient {
   const pool = new pg.Pool({
     connectionString,
     max,

@@ -254,6 +254,8 @@ export class AttemptService {
 
   /** The agent stopped the runner after a CancelJob; the job was already ended by the cancel. */
   async cancelledByAgent(nodeId: string, ref: AttemptRef): Promise<ReportVerdict> {
+    const [verdict] = await this.verify(nodeId, [ref]);
+    if (verdict?.ok) await this.queue.finish(ref, this.clock.now()); // the lease kept since the cancel ends here
     await this.transitions.note(ref.jobId, "runner_stopped", { attemptId: ref.attemptId, actor: `node:${nodeId}` });
     return { ok: true };
   }

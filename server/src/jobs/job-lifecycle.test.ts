@@ -282,11 +282,12 @@ describe("cancel", () => {
     for (const step of ["received", "sigterm", "stopped"]) {
       await agent.report({ acks: [{ commandId: cancel.commandId, step, jobId: run.jobId, attemptId: run.attemptId }] });
     }
+    const late = await agent.complete(run, { too: "late" }); // a result that raced the cancel
     await agent.report({ cancelled: [{ jobId: run.jobId, attemptId: run.attemptId }] });
-    const late = await agent.complete(run, { too: "late" });
-    expect(late.accepted).toBe(0);
     const view = await job(submitted.id);
-    expect(view.status).toBe("CANCELLED");
+    expect(late.rejected).toEqual([]);
+    expect(view.status).toBe("CANCELLED"); // the cancel won: the late result changes nothing
+    expect(view.output).toBeNull();
     expect(view.attempts[0]?.status).toBe("CANCELLED");
     expect(view.events.map((e) => e.type)).toEqual(expect.arrayContaining(["cancel", "ack:received", "ack:sigterm", "ack:stopped", "runner_stopped"]));
   });

@@ -9,6 +9,7 @@ import type { ModelService } from "../models/model-service.js";
 import { type EnqueueInput, type QueuePort, clampPriority } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
 import type { RunSpec, RunSpecCache } from "./run-spec-cache.js";
+import type { WorkSignal } from "./work-signal.js";
 import { isTerminal } from "./state-machine.js";
 
 export interface JobsConfig {
@@ -48,6 +49,7 @@ export class JobService {
     private readonly events: EventBus,
     private readonly transitions: JobTransitions,
     private readonly runSpecs: RunSpecCache,
+    private readonly work: WorkSignal,
     private readonly models: ModelService,
     private readonly validator: InputValidator,
     private readonly clock: Clock,
@@ -99,8 +101,12 @@ export class JobService {
         const job = prepared.get(row.id as string) as Prepared;
         this.runSpecs.put(runSpecOf(row, job.runner), job.inputBytes);
       }
-      await this.queue.enqueueMany(fresh.map((row) => this.enqueueInput(row, now)));
+      const enqueued = this.queue.enqueueMany(fresh.map((row) => this.enqueueInput(row, now)));
       const models = new Set(fresh.map((row) => row.modelId));
+      // Told before the enqueue answers: this replica's claims go out right behind it on the same
+      // connection (one round trip for both). A claim that misses them waits for the bus's news.
+      this.work.announce(models);
+      await enqueued;
       for (const modelId of models) this.events.publish(topics.workAvailable, modelId);
       this.events.publish(topics.queueUpdated, { models: [...models] });
     }
@@ -126,8 +132,8 @@ export class JobService {
     const held = await this.queue.cancel(jobId);
     this.runSpecs.delete(jobId);
     if (held.state === "leased") {
-      // The job ends now; the agent is told to stop the runner and acknowledges each step.
-      await this.queue.finish({ jobId, attemptId: held.attemptId }, this.clock.now());
+      // The job ends now. The attempt stays held until the agent reports the runner stopped (or the
+      // lease runs out), so its last reports are still taken and it can acknowledge each step.
       this.events.publish(topics.agentCommands(held.agentId), [
         { __typename: "CancelJobCommand", commandId: randomUUID(), jobId, attemptId: held.attemptId, reason: cause },
       ]);

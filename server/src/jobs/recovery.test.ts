@@ -57,6 +57,8 @@ describe("a flushed Redis", () => {
     await server.services.queues.pause("acme/echo");
     const queuedIds = await submitMany(server.url, 5);
 
+    // No heartbeat while the index is gone: a renew then would (rightly) tell the agent its lease is lost.
+    agent.stopHeartbeats();
     const deleted = await env.flushRedis(); // what FLUSHALL does to this deployment's keys
     expect(deleted).toBeGreaterThan(0);
     expect((await server.services.queues.list(["acme/echo"]))[0]).toMatchObject({ depth: 0, running: 0 });
@@ -66,6 +68,7 @@ describe("a flushed Redis", () => {
     try {
       const stats = (await restarted.services.queues.list(["acme/echo"]))[0];
       expect(stats).toMatchObject({ depth: 5, running: 1, paused: false });
+      await agent.startHeartbeats();
       await drain(agent, [runningId as string, ...queuedIds]);
       for (const id of [runningId as string, ...queuedIds]) {
         expect((await restarted.services.jobs.get(id)).status).toBe("SUCCEEDED");
