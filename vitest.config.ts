@@ -12,7 +12,13 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
   },
   test: {
-    include: ["server/src/**/*.test.ts", "agent/**/*.test.ts", "runners/**/*.test.ts", "web/**/*.test.ts", "bench/**/*.test.ts"],
+    include: [
+      "server/src/**/*.test.ts",
+      "agent/**/*.test.ts",
+      "runners/**/*.test.ts",
+      "web/**/*.test.ts",
+      "bench/**/*.test.ts",
+    ],
     exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

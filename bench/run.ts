@@ -10,7 +10,7 @@ import { createBenchEnv } from "./bench-env.js";
 import { type BullmqResult, measureBullmq } from "./bullmq-baseline.js";
 import { runInClientProcess } from "./client-process.js";
 import type { DispatchLatencyResult } from "./dispatch-latency.js";
-import { type Row, formatTable, gitInfo, machineInfo, writeResults } from "./report.js";
+import { formatTable, gitInfo, machineInfo, type Row, writeResults } from "./report.js";
 import { round } from "./stats.js";
 import type { ThroughputResult } from "./throughput.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { perSecond, percentile, round, summarize } from "./stats.js";
+import { percentile, perSecond, round, summarize } from "./stats.js";
 
 describe("percentile", () => {
   it("interpolates between the closest ranks", () => {

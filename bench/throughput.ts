@@ -6,7 +6,7 @@ import pg from "pg";
 import { gqlData } from "../server/src/testing/graphql-client.js";
 import { BENCH_MODEL, statusCounts } from "./bench-env.js";
 import type { Target } from "./client-process.js";
-import { type SimAgent, agentProblems, connectAgents } from "./sim-agent.js";
+import { agentProblems, connectAgents, type SimAgent } from "./sim-agent.js";
 import { perSecond } from "./stats.js";
 import { succeededCount, waitForSucceeded } from "./wait-for-jobs.js";
 

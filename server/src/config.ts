@@ -45,7 +45,10 @@ const ConfigSchema = z.object({
   /** Encrypts SSH private keys at rest (AES-256-GCM): 32 bytes, base64. Replicas must share it. Unset: generated into DATA_DIR (0600). */
   NODE_SECRETS_KEY: z
     .string()
-    .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64 encoded (openssl rand -base64 32)")
+    .refine(
+      (value) => Buffer.from(value, "base64").length === 32,
+      "must be 32 bytes, base64 encoded (openssl rand -base64 32)",
+    )
     .optional(),
   /** The agent bundle provisioning uploads to hosts. Default: agent/dist/vyvo-agent.mjs of this checkout (node agent/build.mjs). */
   AGENT_BUNDLE_PATH: z.string().min(1).optional(),
@@ -76,7 +79,12 @@ const ConfigSchema = z.object({
   ALLOWED_ORIGINS: z
     .string()
     .default("")
-    .transform((value) => value.split(",").map((o) => o.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   /** Signs artifact URLs; replicas must share it. Unset: generated once into DATA_DIR (mode 0600). */
   ARTIFACT_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Largest result file an agent may upload (GraphQL's Int caps it at 2^31-1). */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestModel, registerNode } from "./testing/fixtures.js";
 import { gqlData } from "./testing/graphql-client.js";
 import { TestAgent } from "./testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "./testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "./testing/test-env.js";
 
 // `npm start` on a bare machine: PGlite in the data folder, in-process queue and pubsub.
 // A restart rebuilds the in-process queue from the database.

@@ -4,25 +4,25 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { AgentGateway } from "./agents/agent-gateway.js";
-import { AuditService } from "./audit/audit-service.js";
-import { AuthService } from "./auth/auth-service.js";
-import { MemoryRateLimiter, RedisRateLimiter } from "./auth/rate-limiter.js";
 import { ArtifactService } from "./artifacts/artifact-service.js";
 import type { ArtifactStore } from "./artifacts/artifact-store.js";
 import { DownloadLinks } from "./artifacts/download-links.js";
 import { LocalArtifactStore } from "./artifacts/local-artifact-store.js";
 import { S3ArtifactStore } from "./artifacts/s3-artifact-store.js";
 import { loadSigningSecret } from "./artifacts/signing.js";
+import { AuditService } from "./audit/audit-service.js";
+import { AuthService } from "./auth/auth-service.js";
+import { MemoryRateLimiter, RedisRateLimiter } from "./auth/rate-limiter.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
-import { type EventBus, createMemoryEventBus, createRedisEventBus } from "./events/event-bus.js";
-import type { Services } from "./graphql/context.js";
-import { buildSchema } from "./graphql/schema.js";
+import { createMemoryEventBus, createRedisEventBus, type EventBus } from "./events/event-bus.js";
 import { apiKeyAuthenticator } from "./fal/fal-auth.js";
 import { createFalRouter, createJwksHandler } from "./fal/fal-router.js";
 import { falWebhookPayload } from "./fal/status-mapping.js";
 import { UploadSigner } from "./fal/upload-signing.js";
+import type { Services } from "./graphql/context.js";
+import { buildSchema } from "./graphql/schema.js";
 import { createAdminStatic, DEFAULT_ADMIN_DIR } from "./http/admin-static.js";
 import { createArtifactRoutes } from "./http/artifact-routes.js";
 import { createGraphQLTransport } from "./http/graphql-transport.js";
@@ -38,11 +38,11 @@ import { InputValidator } from "./models/input-validator.js";
 import { ModelService } from "./models/model-service.js";
 import { NodeCommands } from "./nodes/node-commands.js";
 import { NodeLedger } from "./nodes/node-ledger.js";
-import { NodeMonitor, defaultLostAfterMs, statsWriteIntervalFor } from "./nodes/node-monitor.js";
+import { defaultLostAfterMs, NodeMonitor, statsWriteIntervalFor } from "./nodes/node-monitor.js";
 import { NodeService } from "./nodes/node-service.js";
 import { NodeWork } from "./nodes/node-work.js";
 import { ProvisioningService } from "./provisioning/provisioning-service.js";
-import { SecretBox, loadNodeSecretsKey } from "./provisioning/secret-box.js";
+import { loadNodeSecretsKey, SecretBox } from "./provisioning/secret-box.js";
 import { MemoryQueue } from "./queue/memory-queue.js";
 import type { QueuePort } from "./queue/port.js";
 import { RedisQueue } from "./queue/redis-queue.js";
@@ -83,7 +83,11 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     // Auto-pipelining sends the commands of one tick in one write (a report's fencing reads,
     // a batch's finishes, bursts of PUBLISH); a subscribed connection must not use it.
     const connect = (enableAutoPipelining = true) => {
-      const client = new Redis(config.REDIS_URL as string, { maxRetriesPerRequest: 3, lazyConnect: false, enableAutoPipelining });
+      const client = new Redis(config.REDIS_URL as string, {
+        maxRetriesPerRequest: 3,
+        lazyConnect: false,
+        enableAutoPipelining,
+      });
       client.on("error", (error) => log.warn({ err: error }, "redis connection error"));
       redisClients.push(client);
       return client;
@@ -118,7 +122,9 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     retryMaxMs: config.RETRY_MAX_MS,
     resultRetentionMs: config.RESULT_RETENTION_MS,
   });
-  const maintenance = new JobMaintenance(prisma, queue, events, transitions, clock, { leaseTtlMs: config.LEASE_TTL_MS });
+  const maintenance = new JobMaintenance(prisma, queue, events, transitions, clock, {
+    leaseTtlMs: config.LEASE_TTL_MS,
+  });
   const nodeLedger = new NodeLedger(prisma, events, clock);
   // A node's attempts go back to the queue as its own retryable failures: fenced like any report.
   const nodeWork = new NodeWork(
@@ -131,7 +137,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const nodes = new NodeService(prisma, nodeLedger, nodeWork, nodeCommands, events, clock, {
     enrollmentTokenTtlMs: config.ENROLLMENT_TOKEN_TTL_MS,
   });
-  const lostAfterMs = config.NODE_LOST_AFTER_MS ?? defaultLostAfterMs(config.HEARTBEAT_INTERVAL_MS, config.LEASE_TTL_MS);
+  const lostAfterMs =
+    config.NODE_LOST_AFTER_MS ?? defaultLostAfterMs(config.HEARTBEAT_INTERVAL_MS, config.LEASE_TTL_MS);
   const nodeMonitor = new NodeMonitor(
     prisma,
     nodeLedger,
@@ -236,7 +243,8 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
     events,
     clock,
     {
-      bundlePath: config.AGENT_BUNDLE_PATH ?? fileURLToPath(new URL("../../agent/dist/vyvo-agent.mjs", import.meta.url)),
+      bundlePath:
+        config.AGENT_BUNDLE_PATH ?? fileURLToPath(new URL("../../agent/dist/vyvo-agent.mjs", import.meta.url)),
       serverUrl: () => config.AGENT_SERVER_URL ?? baseUrl(),
       sshTimeoutMs: config.PROVISION_SSH_TIMEOUT_MS,
       onlineTimeoutMs: config.PROVISION_ONLINE_TIMEOUT_MS,
@@ -341,7 +349,13 @@ export async function startServer(config: Config, clock: Clock = systemClock): P
   const url = config.PUBLIC_URL ?? `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
   publicUrl = url.replace(/\/+$/, "");
   log.info(
-    { url, database: db.kind, queue: config.REDIS_URL ? "redis" : "memory", artifacts: artifactStore.kind, nodeLostAfterMs: lostAfterMs },
+    {
+      url,
+      database: db.kind,
+      queue: config.REDIS_URL ? "redis" : "memory",
+      artifacts: artifactStore.kind,
+      nodeLostAfterMs: lostAfterMs,
+    },
     "vyvo server listening",
   );
 

@@ -30,7 +30,13 @@ export interface HeartbeatReport {
 }
 
 export interface AgentReport {
-  acks?: { commandId: string; step: string; detail?: string | null; jobId?: string | null; attemptId?: string | null }[];
+  acks?: {
+    commandId: string;
+    step: string;
+    detail?: string | null;
+    jobId?: string | null;
+    attemptId?: string | null;
+  }[];
   started?: AttemptRef[];
   logs?: LogLine[];
   progress?: (AttemptRef & { progress: number; message?: string | null })[];
@@ -98,14 +104,17 @@ export class AgentGateway {
       stopCommands();
       if (this.sessions.get(req.nodeId) === session) {
         this.sessions.delete(req.nodeId);
-        this.nodes.disconnected(req.nodeId, session.connectionId).catch((error) => this.onError(error, "node disconnect"));
+        this.nodes
+          .disconnected(req.nodeId, session.connectionId)
+          .catch((error) => this.onError(error, "node disconnect"));
       }
     });
     const session = new AgentSession(req.nodeId, Math.max(0, req.capacity), req.models, channel);
     this.sessions.set(req.nodeId, session);
     channel.push([{ __typename: "HelloCommand", commandId: randomUUID(), nodeId: req.nodeId, ...this.intervals }]);
     stopCommands = this.listen<AgentCommand[]>(topics.agentCommands(req.nodeId), (commands) => {
-      for (const command of commands) if (command.__typename === "CancelJobCommand") session.inflight.delete(command.attemptId);
+      for (const command of commands)
+        if (command.__typename === "CancelJobCommand") session.inflight.delete(command.attemptId);
       channel.push(commands);
     });
     await this.nodes.connected(req.nodeId, {
@@ -114,7 +123,12 @@ export class AgentGateway {
       agentVersion: req.agentVersion ?? null,
     });
     if (req.running.length > 0) {
-      const { renewed, lost } = await this.queue.renew(req.nodeId, req.running, this.intervals.leaseTtlMs, this.clock.now());
+      const { renewed, lost } = await this.queue.renew(
+        req.nodeId,
+        req.running,
+        this.intervals.leaseTtlMs,
+        this.clock.now(),
+      );
       for (const ref of renewed) session.inflight.add(ref.attemptId);
       channel.push(lost.map((ref) => cancelCommand(ref, "lease lost")));
     }
@@ -123,7 +137,12 @@ export class AgentGateway {
   }
 
   async heartbeat(nodeId: string, report: HeartbeatReport): Promise<{ lostAttemptIds: string[] }> {
-    const { renewed, lost } = await this.queue.renew(nodeId, report.running, this.intervals.leaseTtlMs, this.clock.now());
+    const { renewed, lost } = await this.queue.renew(
+      nodeId,
+      report.running,
+      this.intervals.leaseTtlMs,
+      this.clock.now(),
+    );
     const session = this.sessions.get(nodeId);
     if (session) {
       // Only drop what is known lost: work assigned after the agent took its snapshot is still in flight.
@@ -151,14 +170,21 @@ export class AgentGateway {
     for (const ack of report.acks ?? []) {
       result.accepted++;
       if (ack.jobId && ack.attemptId) {
-        await this.attempts.acknowledged(nodeId, { jobId: ack.jobId, attemptId: ack.attemptId }, ack.step, ack.detail ?? null);
+        await this.attempts.acknowledged(
+          nodeId,
+          { jobId: ack.jobId, attemptId: ack.attemptId },
+          ack.step,
+          ack.detail ?? null,
+        );
       } else {
         // Node commands (ConfigureEnv, Drain, …): their steps go to the node's event log.
         await this.nodes.acknowledged(nodeId, { commandId: ack.commandId, step: ack.step, detail: ack.detail ?? null });
       }
     }
-    const tallyAll = (refs: AttemptRef[], verdicts: ReportVerdict[]) =>
-      refs.forEach((ref, i) => tally(ref.attemptId, verdicts[i] ?? { ok: false, reason: "unknown attempt" }));
+    const tallyAll = (refs: AttemptRef[], verdicts: ReportVerdict[]) => {
+      for (const [i, ref] of refs.entries())
+        tally(ref.attemptId, verdicts[i] ?? { ok: false, reason: "unknown attempt" });
+    };
     const started = report.started ?? [];
     const completed = report.completed ?? [];
     const failed = report.failed ?? [];
@@ -168,7 +194,10 @@ export class AgentGateway {
     if (session && completed.length + failed.length > 0) this.dispatch(session);
     // Starts and results go together, all of them at once (one fencing round trip, one commit);
     // the batcher still writes each job's transitions in the order of R11. Logs meanwhile.
-    const lives = started.length + completed.length + failed.length > 0 ? this.attempts.report(nodeId, { started, completed, failed }) : null;
+    const lives =
+      started.length + completed.length + failed.length > 0
+        ? this.attempts.report(nodeId, { started, completed, failed })
+        : null;
     lives?.catch(() => undefined); // awaited below, after logs and progress
     if (report.logs?.length) {
       const verdicts = await this.attempts.logs(nodeId, report.logs);
@@ -277,5 +306,11 @@ export class AgentGateway {
 }
 
 function cancelCommand(ref: AttemptRef, reason: string): AgentCommand {
-  return { __typename: "CancelJobCommand", commandId: randomUUID(), jobId: ref.jobId, attemptId: ref.attemptId, reason };
+  return {
+    __typename: "CancelJobCommand",
+    commandId: randomUUID(),
+    jobId: ref.jobId,
+    attemptId: ref.attemptId,
+    reason,
+  };
 }

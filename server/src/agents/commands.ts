@@ -11,7 +11,14 @@ export type AgentCommand =
       logFlushIntervalMs: number;
     }
   | ({ __typename: "RunJobCommand"; commandId: string } & RunJobPayload)
-  | { __typename: "CancelJobCommand"; commandId: string; jobId: string; attemptId: string; reason: string; graceMs?: number }
+  | {
+      __typename: "CancelJobCommand";
+      commandId: string;
+      jobId: string;
+      attemptId: string;
+      reason: string;
+      graceMs?: number;
+    }
   | NodeCommand;
 
 /** Commands about the node itself rather than a job (PROTOCOL.md, "Node commands"); each is acked step by step. */

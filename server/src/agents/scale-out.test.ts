@@ -3,7 +3,7 @@ import type { RunningServer } from "../main.js";
 import { createTestModel } from "../testing/fixtures.js";
 import { collect, gqlData, wsClient } from "../testing/graphql-client.js";
 import { TestAgent } from "../testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 // Two server replicas on one Postgres and one Redis: commands and subscriptions cross replicas
 // through the event bus.
@@ -93,7 +93,8 @@ it("replicas never hand the same job to two agents", async () => {
   while ([...ids].some((id) => !received.has(id)) && Date.now() < deadline) {
     for (const agent of agents) {
       for (const command of agent.commands) {
-        if (command.__typename !== "RunJobCommand" || !command.attemptId || received.has(`${command.attemptId}`)) continue;
+        if (command.__typename !== "RunJobCommand" || !command.attemptId || received.has(`${command.attemptId}`))
+          continue;
         received.set(command.attemptId, 1);
         received.set(command.jobId as string, (received.get(command.jobId as string) ?? 0) + 1);
         await agent.complete({ jobId: command.jobId as string, attemptId: command.attemptId }, {});

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readOrCreateSecretFile } from "../persisted-secret.js";
 
 /** HMAC-SHA256 over the parts, joined by newlines (no part may hold one), as base64url. */
 export function sign(secret: Buffer, parts: readonly (string | number)[]): string {
@@ -26,31 +26,11 @@ export const SIGNING_SECRET_FILE = "artifact-signing.key";
 export async function loadSigningSecret(configured: string | undefined, dataDir: string): Promise<Buffer> {
   if (configured) return Buffer.from(configured, "utf8");
   const file = join(dataDir, SIGNING_SECRET_FILE);
-  let secret = await readIfExists(file);
-  if (secret === null) {
-    await mkdir(dataDir, { recursive: true });
-    // Written aside, then linked into place: link fails if the file exists, so two servers
-    // starting on one folder agree on one secret, and nobody reads a half-written file.
-    const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await writeFile(draft, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
-    try {
-      await link(draft, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    } finally {
-      await unlink(draft);
-    }
-    secret = (await readIfExists(file)) ?? "";
-  }
+  const secret = await readOrCreateSecretFile(
+    dataDir,
+    SIGNING_SECRET_FILE,
+    () => `${randomBytes(32).toString("hex")}\n`,
+  );
   if (secret.length < 32) throw new Error(`${file} holds no usable secret (delete it to generate a new one)`);
   return Buffer.from(secret, "utf8");
-}
-
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return (await readFile(file, "utf8")).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
 }

@@ -1,6 +1,6 @@
-import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { redact } from "./redact.js";
 
 export interface AuditRecord {
@@ -73,7 +73,9 @@ export class AuditService {
   }
 
   async purgeExpired(): Promise<number> {
-    const { count } = await this.prisma.auditEvent.deleteMany({ where: { at: { lt: new Date(this.clock.now() - this.retentionMs) } } });
+    const { count } = await this.prisma.auditEvent.deleteMany({
+      where: { at: { lt: new Date(this.clock.now() - this.retentionMs) } },
+    });
     return count;
   }
 }

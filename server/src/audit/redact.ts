@@ -7,7 +7,8 @@ const MAX_DEPTH = 6;
 /** A copy of `value` safe to store: secrets replaced, long strings and lists cut. Pure. */
 export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value === "number" || typeof value === "boolean") return value;
-  if (typeof value === "string") return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} chars)` : value;
+  if (typeof value === "string")
+    return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} chars)` : value;
   if (depth >= MAX_DEPTH) return "[…]";
   if (Array.isArray(value)) {
     const items = value.slice(0, MAX_ITEMS).map((item) => redact(item, depth + 1));

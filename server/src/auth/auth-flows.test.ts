@@ -1,8 +1,8 @@
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { RunningServer } from "../main.js";
 import { gql, gqlData, waitFor, wsClient } from "../testing/graphql-client.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 let env: TestEnv;
 let server: RunningServer;
@@ -10,7 +10,12 @@ let server: RunningServer;
 beforeAll(async () => {
   env = await createTestEnv();
   server = await startTestServer(env, { LOGIN_ATTEMPTS_PER_WINDOW: "3" });
-  await server.services.auth.createUser({ email: "ops@vyvo.test", name: "Ops", password: "correct horse battery", role: "operator" });
+  await server.services.auth.createUser({
+    email: "ops@vyvo.test",
+    name: "Ops",
+    password: "correct horse battery",
+    role: "operator",
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -26,8 +31,14 @@ async function post(body: unknown, headers: Record<string, string> = {}) {
 }
 
 async function login(email: string, password: string) {
-  const response = await post({ query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { csrfToken user { email role { name } } } }`, variables: { e: email, p: password } });
-  const body = (await response.json()) as { data?: { login: { csrfToken: string } }; errors?: { extensions: { code: string } }[] };
+  const response = await post({
+    query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { csrfToken user { email role { name } } } }`,
+    variables: { e: email, p: password },
+  });
+  const body = (await response.json()) as {
+    data?: { login: { csrfToken: string } };
+    errors?: { extensions: { code: string } }[];
+  };
   const cookie = response.headers.get("set-cookie")?.split(";")[0] ?? "";
   return { body, cookie, setCookie: response.headers.get("set-cookie") ?? "" };
 }
@@ -65,12 +76,16 @@ describe("admin sessions", () => {
 
   it("a session's live subscription is closed when the session ends", async () => {
     const { body, cookie } = await login("ops@vyvo.test", "correct horse battery");
-    const socket = new WebSocket(`${server.url.replace("http", "ws")}/graphql`, "graphql-transport-ws", { headers: { cookie } });
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/graphql`, "graphql-transport-ws", {
+      headers: { cookie },
+    });
     const closed = new Promise<number>((resolve) => socket.on("close", (code) => resolve(code)));
     await new Promise((resolve) => socket.on("open", resolve));
     socket.send(JSON.stringify({ type: "connection_init" }));
     await new Promise((resolve) => socket.once("message", resolve));
-    socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { queueUpdated { modelId } }" } }));
+    socket.send(
+      JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { queueUpdated { modelId } }" } }),
+    );
     await new Promise((resolve) => socket.once("message", resolve));
     await post({ query: "mutation { logout }" }, { cookie, "x-csrf-token": body.data?.login.csrfToken as string });
     expect(await closed).toBe(4403);
@@ -90,14 +105,26 @@ describe("admin sessions", () => {
 
 describe("API keys", () => {
   it("scopes narrow a key below its owner; a key cannot exceed its owner", async () => {
-    const narrow = await gqlData<{ createApiKey: { secret: string } }>(server.url, `mutation { createApiKey(name: "reader", scopes: ["jobs:read"]) { secret } }`);
+    const narrow = await gqlData<{ createApiKey: { secret: string } }>(
+      server.url,
+      `mutation { createApiKey(name: "reader", scopes: ["jobs:read"]) { secret } }`,
+    );
     const asReader = { authorization: `Key ${narrow.createApiKey.secret}` };
-    expect((await gql(server.url, "{ jobs(first: 1) { edges { node { id } } } }", {}, asReader)).errors).toBeUndefined();
+    expect(
+      (await gql(server.url, "{ jobs(first: 1) { edges { node { id } } } }", {}, asReader)).errors,
+    ).toBeUndefined();
     const denied = await gql(server.url, `mutation { createModel(input: { id: "reader/x" }) { id } }`, {}, asReader);
     expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 
-    const viewer = await server.services.auth.createUser({ email: "viewer@vyvo.test", name: "V", password: "viewer password 1", role: "viewer" });
-    await expect(server.services.auth.createApiKey(viewer.id, { name: "too much", scopes: ["jobs:submit"] })).rejects.toThrow(/lacks/);
+    const viewer = await server.services.auth.createUser({
+      email: "viewer@vyvo.test",
+      name: "V",
+      password: "viewer password 1",
+      role: "viewer",
+    });
+    await expect(
+      server.services.auth.createApiKey(viewer.id, { name: "too much", scopes: ["jobs:submit"] }),
+    ).rejects.toThrow(/lacks/);
   });
 
   it("a revoked key is refused on its next request and its live subscription is closed", async () => {
@@ -114,7 +141,10 @@ describe("API keys", () => {
     const closeCodes: number[] = [];
     client.on("closed", (event) => closeCodes.push((event as { code: number }).code));
     const events: unknown[] = [];
-    client.subscribe({ query: "subscription { queueUpdated { modelId } }" }, { next: (v) => events.push(v), error: () => {}, complete: () => {} });
+    client.subscribe(
+      { query: "subscription { queueUpdated { modelId } }" },
+      { next: (v) => events.push(v), error: () => {}, complete: () => {} },
+    );
     await waitFor(async () => events.length > 0, 5_000, "first queue event");
 
     await gqlData(server.url, `mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`, { id: apiKey.id });
@@ -127,20 +157,39 @@ describe("API keys", () => {
 
 describe("audit log", () => {
   it("records every mutation with its actor, outcome and redacted arguments", async () => {
-    await gql(server.url, `mutation { createUser(email: "new@vyvo.test", name: "New", password: "a-very-secret-pw", role: "viewer") { id } }`);
-    await gql(server.url, `mutation { pauseQueue(modelId: "nobody/none") { paused } }`, {}, { authorization: "" });
-    const data = await gqlData<{ auditEvents: { edges: { node: { action: string; outcome: string; actor: string; args: Record<string, unknown>; errorCode: string | null } }[] } }>(
+    await gql(
       server.url,
-      `{ auditEvents(first: 20) { edges { node { action outcome actor args errorCode } } } }`,
+      `mutation { createUser(email: "new@vyvo.test", name: "New", password: "a-very-secret-pw", role: "viewer") { id } }`,
     );
+    await gql(server.url, `mutation { pauseQueue(modelId: "nobody/none") { paused } }`, {}, { authorization: "" });
+    const data = await gqlData<{
+      auditEvents: {
+        edges: {
+          node: {
+            action: string;
+            outcome: string;
+            actor: string;
+            args: Record<string, unknown>;
+            errorCode: string | null;
+          };
+        }[];
+      };
+    }>(server.url, `{ auditEvents(first: 20) { edges { node { action outcome actor args errorCode } } } }`);
     const events = data.auditEvents.edges.map((e) => e.node);
     const created = events.find((e) => e.action === "createUser");
     expect(created).toMatchObject({ outcome: "ok", actor: expect.stringMatching(/^key:/) });
     expect(created?.args).toMatchObject({ email: "new@vyvo.test", password: "[redacted]" });
     expect(JSON.stringify(events)).not.toContain("a-very-secret-pw");
-    expect(events.find((e) => e.action === "pauseQueue")).toMatchObject({ outcome: "denied", actor: "anonymous", errorCode: "UNAUTHENTICATED" });
+    expect(events.find((e) => e.action === "pauseQueue")).toMatchObject({
+      outcome: "denied",
+      actor: "anonymous",
+      errorCode: "UNAUTHENTICATED",
+    });
 
-    const filtered = await gqlData<{ auditEvents: { edges: unknown[] } }>(server.url, `{ auditEvents(first: 20, filter: { action: "pauseQueue" }) { edges { node { action } } } }`);
+    const filtered = await gqlData<{ auditEvents: { edges: unknown[] } }>(
+      server.url,
+      `{ auditEvents(first: 20, filter: { action: "pauseQueue" }) { edges { node { action } } } }`,
+    );
     expect(filtered.auditEvents.edges).toHaveLength(1);
   });
 });

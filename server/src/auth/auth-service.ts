@@ -1,13 +1,13 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { type ApiKey, Prisma, type PrismaClient, type User } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { DomainError, notFound } from "../errors.js";
 import { type EventBus, topics } from "../events/event-bus.js";
+import { type ApiKey, Prisma, type PrismaClient, type User } from "../generated/prisma/client.js";
 import { hashSecret, sameHash } from "../nodes/tokens.js";
-import { MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from "./passwords.js";
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./passwords.js";
 import { ALL_PERMISSIONS, type Permission, type Principal } from "./permissions.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import { BUILT_IN_ROLES, BUILT_IN_ROLE_NAMES, effectivePermissions } from "./roles.js";
+import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES, effectivePermissions } from "./roles.js";
 
 export interface AuthConfig {
   sessionTtlMs: number;
@@ -66,7 +66,13 @@ export class AuthService {
       const role = BUILT_IN_ROLES[name];
       await this.prisma.role.upsert({
         where: { name },
-        create: { id: `role_${name}`, name, description: role.description, permissions: role.permissions, builtIn: true },
+        create: {
+          id: `role_${name}`,
+          name,
+          description: role.description,
+          permissions: role.permissions,
+          builtIn: true,
+        },
         update: { permissions: role.permissions, description: role.description, builtIn: true },
       });
     }
@@ -78,23 +84,43 @@ export class AuthService {
    */
   async bootstrap(opts: { adminEmail?: string; adminPassword?: string; bootstrapApiKey?: string }) {
     await this.ensureBuiltInRoles();
-    let admin = await this.prisma.user.findFirst({ where: { role: { name: "admin" }, disabled: false }, orderBy: { createdAt: "asc" } });
+    let admin = await this.prisma.user.findFirst({
+      where: { role: { name: "admin" }, disabled: false },
+      orderBy: { createdAt: "asc" },
+    });
     let setupToken: string | null = null;
     if (!admin && opts.adminEmail && opts.adminPassword) {
-      admin = await this.createUser({ email: opts.adminEmail, name: "admin", password: opts.adminPassword, role: "admin" });
+      admin = await this.createUser({
+        email: opts.adminEmail,
+        name: "admin",
+        password: opts.adminPassword,
+        role: "admin",
+      });
     }
     if (!admin && opts.bootstrapApiKey) {
       // A key needs an owner: a service admin that cannot log in (no usable password).
       admin = await this.prisma.user.create({
-        data: { id: randomUUID(), email: "bootstrap@vyvo.local", name: "bootstrap", passwordHash: "disabled", roleId: "role_admin" },
+        data: {
+          id: randomUUID(),
+          email: "bootstrap@vyvo.local",
+          name: "bootstrap",
+          passwordHash: "disabled",
+          roleId: "role_admin",
+        },
       });
     }
     if (opts.bootstrapApiKey && admin) await this.ensureApiKey(opts.bootstrapApiKey, admin.id, "bootstrap");
-    const realAdmin = await this.prisma.user.count({ where: { role: { name: "admin" }, disabled: false, passwordHash: { not: "disabled" } } });
+    const realAdmin = await this.prisma.user.count({
+      where: { role: { name: "admin" }, disabled: false, passwordHash: { not: "disabled" } },
+    });
     if (realAdmin === 0) {
       setupToken = `vyvo_setup_${randomBytes(24).toString("base64url")}`;
       await this.prisma.setupToken.create({
-        data: { id: randomUUID(), tokenHash: hashSecret(setupToken), expiresAt: new Date(this.clock.now() + 24 * 3_600_000) },
+        data: {
+          id: randomUUID(),
+          tokenHash: hashSecret(setupToken),
+          expiresAt: new Date(this.clock.now() + 24 * 3_600_000),
+        },
       });
     }
     return { setupToken };
@@ -158,7 +184,10 @@ export class AuthService {
     const now = new Date(this.clock.now());
     const sessions = await this.prisma.session.findMany({ where: { userId, revokedAt: null }, select: { id: true } });
     await this.prisma.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
-    const keys = await this.prisma.apiKey.findMany({ where: { ownerId: userId, revokedAt: null }, select: { id: true } });
+    const keys = await this.prisma.apiKey.findMany({
+      where: { ownerId: userId, revokedAt: null },
+      select: { id: true },
+    });
     await this.prisma.apiKey.updateMany({ where: { ownerId: userId, revokedAt: null }, data: { revokedAt: now } });
     for (const s of sessions) this.announceRevoked({ kind: "session", id: s.id });
     for (const k of keys) this.announceRevoked({ kind: "apiKey", id: k.id });
@@ -183,11 +212,22 @@ export class AuthService {
 
   /** Checks a password (rate-limited per name and address) and opens a session. */
   async login(email: string, password: string, sourceIp: string) {
-    const limited = await this.limiter.hit(`login:${email.toLowerCase()}:${sourceIp}`, this.config.loginAttemptsPerWindow, this.config.loginWindowMs);
-    if (!limited.allowed) throw new DomainError("RATE_LIMITED", `too many login attempts; retry in ${Math.ceil(limited.retryAfterMs / 1000)} s`);
+    const limited = await this.limiter.hit(
+      `login:${email.toLowerCase()}:${sourceIp}`,
+      this.config.loginAttemptsPerWindow,
+      this.config.loginWindowMs,
+    );
+    if (!limited.allowed)
+      throw new DomainError(
+        "RATE_LIMITED",
+        `too many login attempts; retry in ${Math.ceil(limited.retryAfterMs / 1000)} s`,
+      );
     const user = await this.prisma.user.findUnique({ where: { email: email.toLowerCase() } });
     // Same work and the same answer whether the user exists or not.
-    const ok = await verifyPassword(password, user?.passwordHash ?? "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    const ok = await verifyPassword(
+      password,
+      user?.passwordHash ?? "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
     if (!user || !ok || user.disabled) throw new DomainError("INVALID_CREDENTIALS", "email or password is wrong");
     const sessionToken = `vyvo_session_${randomBytes(32).toString("base64url")}`;
     const csrfToken = randomBytes(24).toString("base64url");
@@ -204,7 +244,10 @@ export class AuthService {
   }
 
   async logout(sessionId: string): Promise<void> {
-    await this.prisma.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: new Date(this.clock.now()) } });
+    await this.prisma.session.updateMany({
+      where: { id: sessionId, revokedAt: null },
+      data: { revokedAt: new Date(this.clock.now()) },
+    });
     this.announceRevoked({ kind: "session", id: sessionId });
   }
 
@@ -218,7 +261,12 @@ export class AuthService {
     if (!session || session.revokedAt || session.expiresAt.getTime() <= now || session.user.disabled) return null;
     const { user } = session;
     return {
-      principal: { kind: "user", id: user.id, name: user.email, permissions: effectivePermissions(user.role.permissions, []) },
+      principal: {
+        kind: "user",
+        id: user.id,
+        name: user.email,
+        permissions: effectivePermissions(user.role.permissions, []),
+      },
       credential: { kind: "session", id: session.id },
       csrfToken: session.csrfToken,
     };
@@ -260,13 +308,24 @@ export class AuthService {
     if (!owner) throw notFound("user", ownerId);
     const scopes = input.scopes ?? [];
     const beyond = scopes.filter((s) => !owner.role.permissions.includes(s));
-    if (beyond.length) throw new DomainError("FORBIDDEN", `a key cannot have permissions its owner lacks: ${beyond.join(", ")}`);
-    if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now()) throw new DomainError("INVALID_INPUT", "expiresAt is in the past");
-    if (!input.name.trim() || input.name.length > 100) throw new DomainError("INVALID_INPUT", "a key needs a name of 1 to 100 characters");
+    if (beyond.length)
+      throw new DomainError("FORBIDDEN", `a key cannot have permissions its owner lacks: ${beyond.join(", ")}`);
+    if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now())
+      throw new DomainError("INVALID_INPUT", "expiresAt is in the past");
+    if (!input.name.trim() || input.name.length > 100)
+      throw new DomainError("INVALID_INPUT", "a key needs a name of 1 to 100 characters");
     const prefix = randomBytes(6).toString("hex");
     const secret = `vyvo_${prefix}_${randomBytes(32).toString("base64url")}`;
     const key = await this.prisma.apiKey.create({
-      data: { id: randomUUID(), prefix, secretHash: hashSecret(secret), name: input.name, ownerId, scopes, expiresAt: input.expiresAt ?? null },
+      data: {
+        id: randomUUID(),
+        prefix,
+        secretHash: hashSecret(secret),
+        name: input.name,
+        ownerId,
+        scopes,
+        expiresAt: input.expiresAt ?? null,
+      },
     });
     return { key, secret };
   }
@@ -275,14 +334,18 @@ export class AuthService {
     const key = await this.prisma.apiKey.findUnique({ where: { id } });
     const ownerId = by.kind === "apiKey" ? by.ownerId : by.id;
     if (!key || (key.ownerId !== ownerId && !by.permissions.has("users:manage"))) throw notFound("API key", id);
-    const revoked = await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: key.revokedAt ?? new Date(this.clock.now()) } });
+    const revoked = await this.prisma.apiKey.update({
+      where: { id },
+      data: { revokedAt: key.revokedAt ?? new Date(this.clock.now()) },
+    });
     this.announceRevoked({ kind: "apiKey", id });
     return revoked;
   }
 
   /** Makes sure a key with exactly this secret exists (VYVO_BOOTSTRAP_API_KEY). */
   private async ensureApiKey(secret: string, ownerId: string, name: string) {
-    if (secret.length < 20) throw new DomainError("INVALID_INPUT", "VYVO_BOOTSTRAP_API_KEY must be at least 20 characters");
+    if (secret.length < 20)
+      throw new DomainError("INVALID_INPUT", "VYVO_BOOTSTRAP_API_KEY must be at least 20 characters");
     const prefix = prefixOf(secret);
     await this.prisma.apiKey.upsert({
       where: { prefix },

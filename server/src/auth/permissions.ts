@@ -46,5 +46,7 @@ export function can(principal: Principal, permission: Permission): boolean {
 
 /** The actor string written on events and audit records. */
 export function actorOf(principal: Principal): string {
-  return principal.kind === "anonymous" ? "anonymous" : `${principal.kind === "apiKey" ? "key" : principal.kind}:${principal.id}`;
+  return principal.kind === "anonymous"
+    ? "anonymous"
+    : `${principal.kind === "apiKey" ? "key" : principal.kind}:${principal.id}`;
 }

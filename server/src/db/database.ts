@@ -9,7 +9,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { migrate } from "./migrate.js";
-import { type SqlClient, pgSqlClient, prismaSqlClient } from "./sql-client.js";
+import { pgSqlClient, prismaSqlClient, type SqlClient } from "./sql-client.js";
 import { pgExecutor, pgliteExecutor } from "./sql-executor.js";
 
 export interface Database {

@@ -38,7 +38,9 @@ export function pgSqlClient(connectionString: string, max = 16): SqlClient {
     max,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === TIMESTAMP_OID ? parseUtcTimestamp : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+        oid === TIMESTAMP_OID
+          ? parseUtcTimestamp
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client that loses its connection must not crash the process; the next query reconnects.
@@ -52,9 +54,11 @@ export function pgSqlClient(connectionString: string, max = 16): SqlClient {
       let broken: Error | undefined;
       try {
         await client.query("BEGIN");
-        const result = await work(async <Row extends object>(text: string, params: readonly unknown[] = [], name?: string) => {
-          return (await client.query<Row>({ text, values: [...params], ...(name ? { name } : {}) })).rows;
-        });
+        const result = await work(
+          async <Row extends object>(text: string, params: readonly unknown[] = [], name?: string) => {
+            return (await client.query<Row>({ text, values: [...params], ...(name ? { name } : {}) })).rows;
+          },
+        );
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -76,10 +80,13 @@ export function pgSqlClient(connectionString: string, max = 16): SqlClient {
  */
 export function prismaSqlClient(prisma: PrismaClient): SqlClient {
   return {
-    query: <Row extends object>(text: string, params: readonly unknown[] = []) => prisma.$queryRawUnsafe<Row[]>(text, ...params),
+    query: <Row extends object>(text: string, params: readonly unknown[] = []) =>
+      prisma.$queryRawUnsafe<Row[]>(text, ...params),
     transaction: <T>(work: (query: SqlQuery) => Promise<T>) =>
       prisma.$transaction((tx) =>
-        work(<Row extends object>(text: string, params: readonly unknown[] = []) => tx.$queryRawUnsafe<Row[]>(text, ...params)),
+        work(<Row extends object>(text: string, params: readonly unknown[] = []) =>
+          tx.$queryRawUnsafe<Row[]>(text, ...params),
+        ),
       ),
     close: async () => {},
   };
@@ -87,11 +94,15 @@ export function prismaSqlClient(prisma: PrismaClient): SqlClient {
 
 /** A unique constraint refused the statement (pg's 23505, or Prisma's P2002 / raw P2010 for it). */
 export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; meta?: { code?: string; driverAdapterError?: { cause?: { kind?: string } } } } | null;
+  const e = error as {
+    code?: string;
+    meta?: { code?: string; driverAdapterError?: { cause?: { kind?: string } } };
+  } | null;
   if (!e) return false;
   return (
     e.code === "23505" ||
     e.code === "P2002" ||
-    (e.code === "P2010" && (e.meta?.code === "23505" || e.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation"))
+    (e.code === "P2010" &&
+      (e.meta?.code === "23505" || e.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation"))
   );
 }

@@ -50,7 +50,9 @@ export function createRedisEventBus(publisher: Redis, subscriber: Redis, prefix:
   const eventTarget = createRedisEventTarget(publisher, subscriber, `${channelPrefix}__batch`);
   const bus = fromPubSub(createPubSub({ eventTarget }), channelPrefix);
   bus.publishAll = (items) =>
-    eventTarget.publishBatch(items.map((item) => ({ channels: item.topics.map((t) => channelPrefix + t), payload: item.payload })));
+    eventTarget.publishBatch(
+      items.map((item) => ({ channels: item.topics.map((t) => channelPrefix + t), payload: item.payload })),
+    );
   return bus;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { testRedisUrl } from "../testing/test-env.js";
-import { type EventBus, createRedisEventBus } from "./event-bus.js";
+import { createRedisEventBus, type EventBus } from "./event-bus.js";
 
 // Two buses on one Redis stand for two replicas: what one publishes, singly or in a batch,
 // reaches the other's subscribers, in the order it was published.

@@ -7,7 +7,9 @@ import { credentialOf } from "./request-options.js";
  * keys, so a fal caller has exactly the permissions of its key (jobs:submit, jobs:read, …).
  * No key or an unknown, revoked or expired one: null, and the shim answers 401.
  */
-export function apiKeyAuthenticator(authenticateApiKey: (secret: string) => Promise<{ principal: Principal } | null>): FalAuthenticate {
+export function apiKeyAuthenticator(
+  authenticateApiKey: (secret: string) => Promise<{ principal: Principal } | null>,
+): FalAuthenticate {
   return async (authorization) => {
     const credential = credentialOf(authorization);
     if (!credential) return null;

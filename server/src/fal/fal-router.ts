@@ -10,7 +10,11 @@ import { handleRunRoute } from "./run-routes.js";
 import { CLIENT_TOKEN_KIND, handleCdnRoute, handleRestRoute, serveFile } from "./storage-routes.js";
 
 /** A client token (minted by a key with jobs:submit) only calls apps: submit, follow, cancel its requests. */
-const CLIENT_TOKEN_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(["jobs:submit", "jobs:read", "jobs:cancel"]);
+const CLIENT_TOKEN_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  "jobs:submit",
+  "jobs:read",
+  "jobs:cancel",
+]);
 
 /**
  * The fal-compatible REST shim, mounted at /fal/ on the server's port:

@@ -3,7 +3,7 @@ import { createFalClient, type FalClient } from "@fal-ai/client";
 import type { RunningServer } from "../main.js";
 import { createTestModel, registerNode } from "../testing/fixtures.js";
 import { type AttemptRef, type Command, TestAgent } from "../testing/test-agent.js";
-import { TEST_API_KEY, createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, TEST_API_KEY, type TestEnv } from "../testing/test-env.js";
 
 /**
  * A server with the fal shim on real Postgres and Redis, the models the tests call, and a

@@ -2,10 +2,10 @@ import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import { can, type Permission } from "../auth/permissions.js";
+import { DomainError } from "../errors.js";
 import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
-import { type Permission, can } from "../auth/permissions.js";
-import { DomainError } from "../errors.js";
 import type { GraphQLContext } from "./context.js";
 
 /** The one Pothos builder. Types live in graphql/types/<area>.ts; this file defines none but scalars. */

@@ -1,11 +1,10 @@
-import type { PrismaClient } from "../generated/prisma/client.js";
-import type { Node } from "../generated/prisma/client.js";
 import type { AgentGateway } from "../agents/agent-gateway.js";
+import type { ArtifactService } from "../artifacts/artifact-service.js";
 import type { AuditService } from "../audit/audit-service.js";
 import type { AuthService, Credential } from "../auth/auth-service.js";
 import type { Principal } from "../auth/permissions.js";
-import type { ArtifactService } from "../artifacts/artifact-service.js";
 import type { EventBus } from "../events/event-bus.js";
+import type { Node, PrismaClient } from "../generated/prisma/client.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { ModelService } from "../models/model-service.js";
 import type { NodeCommands } from "../nodes/node-commands.js";

@@ -16,7 +16,9 @@ describe("query limits", () => {
 
   it("refuse depth past the limit, through fragments too", () => {
     expect(codes(`{ node { child { child { child { child { id } } } } } }`)).toEqual(["QUERY_TOO_DEEP"]);
-    expect(codes(`fragment F on Node { child { child { child { id } } } } { node { child { ...F } } }`)).toEqual(["QUERY_TOO_DEEP"]);
+    expect(codes(`fragment F on Node { child { child { child { id } } } } { node { child { ...F } } }`)).toEqual([
+      "QUERY_TOO_DEEP",
+    ]);
   });
 
   it("refuse too many aliases", () => {

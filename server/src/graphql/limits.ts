@@ -29,7 +29,8 @@ export function limitRules(limits: QueryLimits): ValidationRule[] {
 
 function fragmentsOf(context: ValidationContext): Map<string, FragmentDefinitionNode> {
   const map = new Map<string, FragmentDefinitionNode>();
-  for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
+  for (const def of context.getDocument().definitions)
+    if (def.kind === Kind.FRAGMENT_DEFINITION) map.set(def.name.value, def);
   return map;
 }
 
@@ -43,7 +44,8 @@ function walk(
 ): void {
   for (const selection of set.selections) {
     if (selection.kind === Kind.FIELD) {
-      if (visit(selection, depth) && selection.selectionSet) walk(selection.selectionSet, fragments, depth + 1, visit, seen);
+      if (visit(selection, depth) && selection.selectionSet)
+        walk(selection.selectionSet, fragments, depth + 1, visit, seen);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       walk(selection.selectionSet, fragments, depth, visit, seen);
     } else {
@@ -64,7 +66,12 @@ function depthRule(maxDepth: number): ValidationRule {
         return depth <= maxDepth;
       });
       if (deepest > maxDepth) {
-        context.reportError(new GraphQLError(`query is deeper than ${maxDepth} levels`, { nodes: [node], extensions: { code: "QUERY_TOO_DEEP" } }));
+        context.reportError(
+          new GraphQLError(`query is deeper than ${maxDepth} levels`, {
+            nodes: [node],
+            extensions: { code: "QUERY_TOO_DEEP" },
+          }),
+        );
       }
     },
   });
@@ -80,7 +87,11 @@ function aliasRule(maxAliases: number): ValidationRule {
       Document: {
         leave() {
           if (aliases > maxAliases) {
-            context.reportError(new GraphQLError(`${aliases} aliases; at most ${maxAliases} are allowed`, { extensions: { code: "TOO_MANY_ALIASES" } }));
+            context.reportError(
+              new GraphQLError(`${aliases} aliases; at most ${maxAliases} are allowed`, {
+                extensions: { code: "TOO_MANY_ALIASES" },
+              }),
+            );
           }
         },
       },
@@ -96,7 +107,12 @@ function costRule(maxCost: number): ValidationRule {
     OperationDefinition(node) {
       const cost = costOf(node.selectionSet, fragmentsOf(context), new Set());
       if (cost > maxCost) {
-        context.reportError(new GraphQLError(`query cost ${cost} is over the limit of ${maxCost}`, { nodes: [node], extensions: { code: "QUERY_TOO_COSTLY" } }));
+        context.reportError(
+          new GraphQLError(`query cost ${cost} is over the limit of ${maxCost}`, {
+            nodes: [node],
+            extensions: { code: "QUERY_TOO_COSTLY" },
+          }),
+        );
       }
     },
   });
@@ -113,7 +129,8 @@ function costOf(set: SelectionSetNode, fragments: Map<string, FragmentDefinition
       total += costOf(selection.selectionSet, fragments, seen);
     } else {
       const fragment = fragments.get(selection.name.value);
-      if (fragment && !seen.has(fragment.name.value)) total += costOf(fragment.selectionSet, fragments, new Set([...seen, fragment.name.value]));
+      if (fragment && !seen.has(fragment.name.value))
+        total += costOf(fragment.selectionSet, fragments, new Set([...seen, fragment.name.value]));
     }
     if (total > Number.MAX_SAFE_INTEGER / 2) return total;
   }

@@ -1,22 +1,22 @@
 import {
   type GraphQLArgument,
-  type GraphQLField,
-  type GraphQLInputType,
-  getNamedType,
   GraphQLEnumType,
+  type GraphQLField,
   GraphQLInputObjectType,
+  type GraphQLInputType,
   GraphQLList,
   GraphQLNonNull,
   GraphQLObjectType,
-  GraphQLScalarType,
+  type GraphQLScalarType,
+  getNamedType,
   isLeafType,
 } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILT_IN_ROLES, BUILT_IN_ROLE_NAMES, type BuiltInRole } from "../auth/roles.js";
 import { ALL_PERMISSIONS, type Permission } from "../auth/permissions.js";
+import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES, type BuiltInRole } from "../auth/roles.js";
 import type { RunningServer } from "../main.js";
 import { gql, wsClient } from "../testing/graphql-client.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 import { buildSchema } from "./schema.js";
 
 // Generated from the schema and the permission catalog: every root field × every built-in role
@@ -31,14 +31,22 @@ function scopeOf(field: GraphQLField<unknown, unknown>): Scope | undefined {
 
 const schema = buildSchema();
 const roots = (["query", "mutation", "subscription"] as const).flatMap((kind) => {
-  const type = kind === "query" ? schema.getQueryType() : kind === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
+  const type =
+    kind === "query"
+      ? schema.getQueryType()
+      : kind === "mutation"
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   return Object.values(type?.getFields() ?? {}).map((field) => ({ kind, field }));
 });
 
 describe("every root field declares who may call it", () => {
   it.each(roots.map((r) => [`${r.kind} ${r.field.name}`, r.field] as const))("%s", (_name, field) => {
     const scope = scopeOf(field);
-    expect(scope, `${field.name} has no authScopes: add { permission: "…" }, { agent: true } or { public: true }`).toBeDefined();
+    expect(
+      scope,
+      `${field.name} has no authScopes: add { permission: "…" }, { agent: true } or { public: true }`,
+    ).toBeDefined();
     const kinds = Object.keys(scope ?? {});
     expect(kinds).toHaveLength(1);
     if (scope?.permission) expect(ALL_PERMISSIONS).toContain(scope.permission);
@@ -58,7 +66,10 @@ function dummy(type: GraphQLInputType): unknown {
     );
   }
   const name = (type as GraphQLScalarType).name;
-  return { Int: 1, Float: 1, Boolean: false, JSON: {}, DateTime: new Date(Date.now() + 3_600_000).toISOString() }[name] ?? "matrix-x";
+  return (
+    { Int: 1, Float: 1, Boolean: false, JSON: {}, DateTime: new Date(Date.now() + 3_600_000).toISOString() }[name] ??
+    "matrix-x"
+  );
 }
 
 function operationFor(kind: string, field: GraphQLField<unknown, unknown>) {
@@ -66,7 +77,11 @@ function operationFor(kind: string, field: GraphQLField<unknown, unknown>) {
   const defs = required.map((a) => `$${a.name}: ${a.type.toString()}`).join(", ");
   const args = required.map((a) => `${a.name}: $${a.name}`).join(", ");
   const named = getNamedType(field.type);
-  const selection = isLeafType(named) ? "" : named instanceof GraphQLObjectType && "edges" in named.getFields() ? "{ __typename }" : "{ __typename }";
+  const selection = isLeafType(named)
+    ? ""
+    : named instanceof GraphQLObjectType && "edges" in named.getFields()
+      ? "{ __typename }"
+      : "{ __typename }";
   const query = `${kind} M${defs ? `(${defs})` : ""} { ${field.name}${args ? `(${args})` : ""} ${selection} }`;
   const variables = Object.fromEntries(required.map((a) => [a.name, dummy(a.type)]));
   return { query, variables };
@@ -80,7 +95,12 @@ beforeAll(async () => {
   env = await createTestEnv();
   server = await startTestServer(env);
   for (const role of BUILT_IN_ROLE_NAMES) {
-    const user = await server.services.auth.createUser({ email: `${role}@matrix.test`, name: role, password: "matrix-password-1", role });
+    const user = await server.services.auth.createUser({
+      email: `${role}@matrix.test`,
+      name: role,
+      password: "matrix-password-1",
+      role,
+    });
     const { secret } = await server.services.auth.createApiKey(user.id, { name: `${role} key` });
     credentials.set(role, { authorization: `Bearer ${secret}` });
   }
@@ -105,40 +125,44 @@ const WHO = [...BUILT_IN_ROLE_NAMES, "anonymous", "node"];
 const cases = roots.flatMap(({ kind, field }) => WHO.map((who) => ({ kind, field, who })));
 
 describe("permission matrix", () => {
-  it.each(cases.map((c) => [`${c.kind} ${c.field.name} as ${c.who}`, c] as const))("%s", async (_name, { kind, field, who }) => {
-    const scope = scopeOf(field) as Scope;
-    const allowed = expectedAllowed(scope, who);
-    const { query, variables } = operationFor(kind, field);
-    let codes: string[];
-    if (kind === "subscription") {
-      const headers = credentials.get(who) as Record<string, string>;
-      const token = headers.authorization?.replace(/^Bearer /, "") ?? "";
-      const params = token.startsWith("vyvo_node_") ? { nodeToken: token } : token ? { apiKey: token } : {};
-      const client = wsClient(server.url, params);
-      codes = await new Promise<string[]>((resolve) => {
-        const stop = client.subscribe(
-          { query, variables },
-          {
-            next: (value) => {
-              stop();
-              resolve((value.errors ?? []).map((e) => String(e.extensions?.code)));
+  it.each(cases.map((c) => [`${c.kind} ${c.field.name} as ${c.who}`, c] as const))(
+    "%s",
+    async (_name, { kind, field, who }) => {
+      const scope = scopeOf(field) as Scope;
+      const allowed = expectedAllowed(scope, who);
+      const { query, variables } = operationFor(kind, field);
+      let codes: string[];
+      if (kind === "subscription") {
+        const headers = credentials.get(who) as Record<string, string>;
+        const token = headers.authorization?.replace(/^Bearer /, "") ?? "";
+        const params = token.startsWith("vyvo_node_") ? { nodeToken: token } : token ? { apiKey: token } : {};
+        const client = wsClient(server.url, params);
+        codes = await new Promise<string[]>((resolve) => {
+          const stop = client.subscribe(
+            { query, variables },
+            {
+              next: (value) => {
+                stop();
+                resolve((value.errors ?? []).map((e) => String(e.extensions?.code)));
+              },
+              error: (error) =>
+                resolve(Array.isArray(error) ? error.map((e) => String(e.extensions?.code)) : ["SOCKET_ERROR"]),
+              complete: () => resolve([]),
             },
-            error: (error) => resolve(Array.isArray(error) ? error.map((e) => String(e.extensions?.code)) : ["SOCKET_ERROR"]),
-            complete: () => resolve([]),
-          },
-        );
-        // Refusals arrive at once (subscriptionAuthPlugin); no error within the wait means accepted.
-        setTimeout(() => {
-          stop();
-          resolve([]);
-        }, 500);
-      });
-      await client.dispose();
-    } else {
-      const result = await gql(server.url, query, variables, credentials.get(who));
-      codes = (result.errors ?? []).map((e) => String(e.extensions?.code));
-    }
-    const denied = codes.some((code) => code === "FORBIDDEN" || code === "UNAUTHENTICATED");
-    expect(denied, `${who} on ${field.name}: codes ${codes.join(",")}`).toBe(!allowed);
-  });
+          );
+          // Refusals arrive at once (subscriptionAuthPlugin); no error within the wait means accepted.
+          setTimeout(() => {
+            stop();
+            resolve([]);
+          }, 500);
+        });
+        await client.dispose();
+      } else {
+        const result = await gql(server.url, query, variables, credentials.get(who));
+        codes = (result.errors ?? []).map((e) => String(e.extensions?.code));
+      }
+      const denied = codes.some((code) => code === "FORBIDDEN" || code === "UNAUTHENTICATED");
+      expect(denied, `${who} on ${field.name}: codes ${codes.join(",")}`).toBe(!allowed);
+    },
+  );
 });

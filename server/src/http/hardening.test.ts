@@ -1,16 +1,20 @@
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import type { RunningServer } from "../main.js";
-import { gql, gqlData } from "../testing/graphql-client.js";
+import { gql } from "../testing/graphql-client.js";
 import { startServerProcess } from "../testing/server-process.js";
-import { TEST_API_KEY, type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, TEST_API_KEY, type TestEnv } from "../testing/test-env.js";
 
 let env: TestEnv;
 let production: RunningServer;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  production = await startTestServer(env, { NODE_ENV: "production", RATE_LIMIT_PER_MINUTE: "20", CONNECTION_INIT_WAIT_MS: "300" });
+  production = await startTestServer(env, {
+    NODE_ENV: "production",
+    RATE_LIMIT_PER_MINUTE: "20",
+    CONNECTION_INIT_WAIT_MS: "300",
+  });
 });
 afterAll(async () => {
   await production?.close();
@@ -25,7 +29,14 @@ describe("in production", () => {
   });
 
   it("query depth, aliases and tokens are bounded", async () => {
-    expect((await gql(production.url, `{ a: viewer { kind } ${Array.from({ length: 40 }, (_, i) => `v${i}: viewer { kind }`).join(" ")} }`)).errors?.[0]?.extensions?.code).toBe("TOO_MANY_ALIASES");
+    expect(
+      (
+        await gql(
+          production.url,
+          `{ a: viewer { kind } ${Array.from({ length: 40 }, (_, i) => `v${i}: viewer { kind }`).join(" ")} }`,
+        )
+      ).errors?.[0]?.extensions?.code,
+    ).toBe("TOO_MANY_ALIASES");
     const nested = `{ jobs(first: 1) { edges { node { model { versions { model { versions { model { versions { model { versions { model { id } } } } } } } } } } } } }`;
     expect((await gql(production.url, nested)).errors?.[0]?.extensions?.code).toBe("QUERY_TOO_DEEP");
     const manyTokens = `{ ${"viewer { kind } ".repeat(2000)} }`;
@@ -59,7 +70,7 @@ describe("in production", () => {
     }
     expect(limited?.status).toBe(429);
     expect(Number(limited?.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await limited?.json()).errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect((await (limited as Response).json()).errors[0].extensions.code).toBe("RATE_LIMITED");
   });
 
   it("graphql-ws: no connection_init in time closes with 4408, a bad token with 4403", async () => {
@@ -68,7 +79,9 @@ describe("in production", () => {
     expect(await new Promise((resolve) => silent.on("close", resolve))).toBe(4408);
     const bad = new WebSocket(url, "graphql-transport-ws");
     await new Promise((resolve) => bad.on("open", resolve));
-    bad.send(JSON.stringify({ type: "connection_init", payload: { apiKey: "vyvo_000000000000_nope-nope-nope-nope-nope" } }));
+    bad.send(
+      JSON.stringify({ type: "connection_init", payload: { apiKey: "vyvo_000000000000_nope-nope-nope-nope-nope" } }),
+    );
     expect(await new Promise((resolve) => bad.on("close", resolve))).toBe(4403);
   });
 });
@@ -78,30 +91,55 @@ describe("secrets", () => {
     const canaryEnv = await createTestEnv();
     const server = await startServerProcess({ ...canaryEnv.env, LOG_LEVEL: "trace", NODE_ENV: "development" });
     const seen: string[] = [];
-    const call = async (query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+    const call = async (
+      query: string,
+      variables: Record<string, unknown> = {},
+      headers: Record<string, string> = {},
+    ) => {
       const result = await gql(server.url, query, variables, headers);
       seen.push(JSON.stringify(result));
       return result;
     };
     try {
       const password = "CANARY-password-7d1f3e";
-      await call(`mutation($p: String!) { createUser(email: "canary@vyvo.test", name: "C", password: $p, role: "developer") { id } }`, { p: password });
-      await call(`mutation($p: String!) { login(email: "canary@vyvo.test", password: $p) { csrfToken } }`, { p: password }, { authorization: "" });
-      await call(`mutation($p: String!) { login(email: "canary@vyvo.test", password: $p) { csrfToken } }`, { p: `${password}-wrong` }, { authorization: "" });
+      await call(
+        `mutation($p: String!) { createUser(email: "canary@vyvo.test", name: "C", password: $p, role: "developer") { id } }`,
+        { p: password },
+      );
+      await call(
+        `mutation($p: String!) { login(email: "canary@vyvo.test", password: $p) { csrfToken } }`,
+        { p: password },
+        { authorization: "" },
+      );
+      await call(
+        `mutation($p: String!) { login(email: "canary@vyvo.test", password: $p) { csrfToken } }`,
+        { p: `${password}-wrong` },
+        { authorization: "" },
+      );
       const key = await call(`mutation { createApiKey(name: "canary") { secret apiKey { id } } }`);
       const keySecret = (key.data as { createApiKey: { secret: string } }).createApiKey.secret;
       await call("{ viewer { kind } }", {}, { authorization: `Bearer ${keySecret}` });
       await call("{ viewer { kind } }", {}, { authorization: `Bearer ${keySecret}x` });
       const enrollment = await call(`mutation { createEnrollmentToken(nodeName: "canary-node") { token } }`);
       const enrollToken = (enrollment.data as { createEnrollmentToken: { token: string } }).createEnrollmentToken.token;
-      const enrolled = await call(`mutation($t: String!) { enrollNode(input: { enrollmentToken: $t, name: "canary-node" }) { nodeToken } }`, { t: enrollToken }, { authorization: "" });
+      const enrolled = await call(
+        `mutation($t: String!) { enrollNode(input: { enrollmentToken: $t, name: "canary-node" }) { nodeToken } }`,
+        { t: enrollToken },
+        { authorization: "" },
+      );
       const nodeToken = (enrolled.data as { enrollNode: { nodeToken: string } }).enrollNode.nodeToken;
-      await call(`mutation { agentHeartbeat(input: { freeSlots: 1, running: [], gpus: [], runners: [] }) { serverTime } }`, {}, { authorization: `Bearer ${nodeToken}` });
+      await call(
+        `mutation { agentHeartbeat(input: { freeSlots: 1, running: [], gpus: [], runners: [] }) { serverTime } }`,
+        {},
+        { authorization: `Bearer ${nodeToken}` },
+      );
       const audit = await call(`{ auditEvents(first: 50) { edges { node { action args } } } }`);
       expect(JSON.stringify(audit)).toContain("createUser");
 
       // Shown once where they are created, and nowhere else: not in later responses, not in the audit log, not in logs.
-      const later = seen.filter((s) => !s.includes('"createApiKey"') && !s.includes('"createEnrollmentToken"') && !s.includes('"enrollNode"'));
+      const later = seen.filter(
+        (s) => !s.includes('"createApiKey"') && !s.includes('"createEnrollmentToken"') && !s.includes('"enrollNode"'),
+      );
       for (const secret of [password, keySecret, enrollToken, nodeToken]) {
         for (const response of later) expect(response).not.toContain(secret);
         expect(server.output()).not.toContain(secret);

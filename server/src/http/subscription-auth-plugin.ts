@@ -1,6 +1,6 @@
-import { type FieldNode, Kind, getOperationAST } from "graphql";
-import { type Plugin, createGraphQLError } from "graphql-yoga";
-import { type Permission, can } from "../auth/permissions.js";
+import { type FieldNode, getOperationAST, Kind } from "graphql";
+import { createGraphQLError, type Plugin } from "graphql-yoga";
+import { can, type Permission } from "../auth/permissions.js";
 import type { GraphQLContext } from "../graphql/context.js";
 
 type Scope = { permission?: Permission; public?: boolean; agent?: boolean };
@@ -20,7 +20,8 @@ export function subscriptionAuthPlugin(): Plugin<GraphQLContext> {
       for (const selection of operation.selectionSet.selections) {
         if (selection.kind !== Kind.FIELD || selection.name.value.startsWith("__")) continue;
         const field = type.getFields()[(selection as FieldNode).name.value];
-        const scope = (field?.extensions as { pothosOptions?: { authScopes?: Scope } } | undefined)?.pothosOptions?.authScopes;
+        const scope = (field?.extensions as { pothosOptions?: { authScopes?: Scope } } | undefined)?.pothosOptions
+          ?.authScopes;
         const allowed =
           !!scope &&
           (scope.public === true ||
@@ -30,7 +31,11 @@ export function subscriptionAuthPlugin(): Plugin<GraphQLContext> {
           const code = ctx.principal.kind === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN";
           const need = scope?.permission ?? (scope?.agent ? "a node token" : "a declared scope");
           setResultAndStopExecution({
-            errors: [createGraphQLError(`not allowed to subscribe to ${selection.name.value}: needs ${need}`, { extensions: { code } })],
+            errors: [
+              createGraphQLError(`not allowed to subscribe to ${selection.name.value}: needs ${need}`, {
+                extensions: { code },
+              }),
+            ],
           });
           return;
         }

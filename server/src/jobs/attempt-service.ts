@@ -1,7 +1,7 @@
-import type { Job, PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import { type AttemptRef, type BackoffPolicy, type Claim, type QueuePort } from "../queue/port.js";
+import type { Job, PrismaClient } from "../generated/prisma/client.js";
+import type { AttemptRef, BackoffPolicy, Claim, QueuePort } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
 import type { RunSpec, RunSpecCache } from "./run-spec-cache.js";
 import type { BatchedTransition } from "./transition-batcher.js";
@@ -56,6 +56,15 @@ export interface AttemptVerdicts {
   failed: ReportVerdict[];
 }
 
+/** A transition about one attempt of a job (the report's fencing token). */
+type FencedTransition = BatchedTransition & { attemptId: string };
+
+/** What one report of an agentReport comes to: a transition to write, or a refusal to record. */
+type Plan = { ref: AttemptRef; kind: "start" | "complete" | "fail" } & (
+  | { reason: string }
+  | { attempt: number; transition: FencedTransition }
+);
+
 interface Checked {
   verdict: ReportVerdict;
   /** The attempt number Redis holds (0 when it holds none). */
@@ -98,7 +107,13 @@ export class AttemptService {
     if (claims.length === 0) return;
     const early: RunJobPayload[] = [];
     const writes = claims.map((claim) => {
-      const write = this.transitions.applyBatched({ trigger: "assign", jobId: claim.jobId, attemptId: claim.attemptId, attempt: claim.attempt, nodeId });
+      const write = this.transitions.applyBatched({
+        trigger: "assign",
+        jobId: claim.jobId,
+        attemptId: claim.attemptId,
+        attempt: claim.attempt,
+        nodeId,
+      });
       const spec = this.runSpecs.take(claim.jobId);
       if (spec) early.push(toPayload(spec, claim));
       return { claim, sent: spec !== undefined, write };
@@ -148,10 +163,13 @@ export class AttemptService {
     return Promise.all(
       refs.map(async (ref) => {
         let read = reads.get(ref.jobId);
-        if (!read) reads.set(ref.jobId, (read = this.queue.get(ref.jobId)));
+        if (!read) {
+          read = this.queue.get(ref.jobId);
+          reads.set(ref.jobId, read);
+        }
         const held = await read;
         const verdict: ReportVerdict =
-          !held || held.state !== "leased"
+          held?.state !== "leased"
             ? { ok: false, reason: "attempt is no longer held" }
             : held.attemptId !== ref.attemptId
               ? { ok: false, reason: "attempt was superseded" }
@@ -197,41 +215,54 @@ export class AttemptService {
    */
   async report(nodeId: string, items: AttemptReports): Promise<AttemptVerdicts> {
     const { started, completed, failed } = items;
-    const checked = await this.check(nodeId, [...started, ...completed, ...failed]);
-    const checkOf = (list: number, i: number) =>
-      checked[(list > 0 ? started.length : 0) + (list > 1 ? completed.length : 0) + i] as Checked;
+    const refs: AttemptRef[] = [...started, ...completed, ...failed];
+    const firstCompleted = started.length;
+    const firstFailed = started.length + completed.length;
+    const checked = await this.check(nodeId, refs);
+    const held = (i: number) => checked[i]?.verdict.ok === true;
     const now = this.clock.now();
     const [finished, decided] = await Promise.all([
-      Promise.all(completed.map((item, i) => (checkOf(1, i).verdict.ok ? this.queue.finish(item, now) : null))),
-      Promise.all(failed.map((item, i) => (checkOf(2, i).verdict.ok ? this.decideFailure(item, now) : null))),
+      Promise.all(completed.map((item, i) => (held(firstCompleted + i) ? this.queue.finish(item, now) : null))),
+      Promise.all(failed.map((item, i) => (held(firstFailed + i) ? this.decideFailure(item, now) : null))),
     ]);
+
+    // For each report, in R11 order: the transition to write, or why it is refused.
     const actor = `node:${nodeId}`;
-    const startVerdicts = started.map((ref, i) => {
-      const { verdict, attempt } = checkOf(0, i);
-      if (!verdict.ok) return this.reject(ref, "start", verdict.reason, nodeId);
-      return this.record(nodeId, attempt, { trigger: "start", jobId: ref.jobId, attemptId: ref.attemptId, actor }).then(() => verdict);
+    const plans = refs.map((ref, i): Plan => {
+      const { verdict, attempt } = checked[i] as Checked;
+      const kind = i < firstCompleted ? "start" : i < firstFailed ? "complete" : "fail";
+      if (!verdict.ok) return { ref, kind, reason: verdict.reason };
+      const { jobId, attemptId } = ref;
+      if (kind === "start") return { ref, kind, attempt, transition: { trigger: "start", jobId, attemptId, actor } };
+      if (kind === "complete") {
+        if (finished[i - firstCompleted] === "stale") return { ref, kind, reason: "attempt was superseded" };
+        const { output } = completed[i - firstCompleted] as AttemptReports["completed"][number];
+        const retentionMs = this.config.resultRetentionMs;
+        return { ref, kind, attempt, transition: { trigger: "succeed", jobId, attemptId, actor, output, retentionMs } };
+      }
+      const decision = decided[i - firstFailed];
+      if (decision !== "retry" && decision !== "exhausted") return { ref, kind, reason: "attempt was superseded" };
+      const failure = failed[i - firstFailed] as AttemptReports["failed"][number];
+      return {
+        ref,
+        kind,
+        attempt,
+        transition: this.endOf(failure, decision === "retry" ? "retry" : "fail", "FAILED", failure, actor),
+      };
     });
-    const completedVerdicts = completed.map((item, i) => {
-      const { verdict, attempt } = checkOf(1, i);
-      if (!verdict.ok) return this.reject(item, "complete", verdict.reason, nodeId);
-      if (finished[i] === "stale") return this.reject(item, "complete", "attempt was superseded", nodeId);
-      const { jobId, attemptId, output } = item;
-      const succeed = { trigger: "succeed", jobId, attemptId, actor, output, retentionMs: this.config.resultRetentionMs } as const;
-      return this.record(nodeId, attempt, succeed).then(() => verdict);
-    });
-    const failedVerdicts = failed.map((item, i) => {
-      const { verdict, attempt } = checkOf(2, i);
-      if (!verdict.ok) return this.reject(item, "fail", verdict.reason, nodeId);
-      const decision = decided[i];
-      if (decision === "stale" || !decision) return this.reject(item, "fail", "attempt was superseded", nodeId);
-      const ending = this.endOf(item, decision === "retry" ? "retry" : "fail", "FAILED", item, actor);
-      return this.record(nodeId, attempt, ending).then(() => verdict);
-    });
-    const all = await Promise.all([...startVerdicts, ...completedVerdicts, ...failedVerdicts]);
+    await this.record(
+      nodeId,
+      plans.flatMap((plan) => ("transition" in plan ? [plan] : [])),
+    );
+    const verdicts = await Promise.all(
+      plans.map((plan) =>
+        "reason" in plan ? this.reject(plan.ref, plan.kind, plan.reason, nodeId) : { ok: true as const },
+      ),
+    );
     const results = {
-      started: all.slice(0, started.length),
-      completed: all.slice(started.length, started.length + completed.length),
-      failed: all.slice(started.length + completed.length),
+      started: verdicts.slice(0, firstCompleted),
+      completed: verdicts.slice(firstCompleted, firstFailed),
+      failed: verdicts.slice(firstFailed),
     };
     if ([...results.completed, ...results.failed].some((verdict) => verdict.ok)) {
       this.events.publish(topics.queueUpdated, { jobIds: [...completed, ...failed].map((item) => item.jobId) });
@@ -248,7 +279,11 @@ export class AttemptService {
   /** A step of a command the agent carried out (cancel: received, sigterm, sigkill, stopped…), kept on the job. */
   async acknowledged(nodeId: string, ref: AttemptRef, step: string, detail: string | null): Promise<void> {
     await this.transitions
-      .note(ref.jobId, `ack:${step}`, { attemptId: ref.attemptId, actor: `node:${nodeId}`, ...(detail ? { cause: detail } : {}) })
+      .note(ref.jobId, `ack:${step}`, {
+        attemptId: ref.attemptId,
+        actor: `node:${nodeId}`,
+        ...(detail ? { cause: detail } : {}),
+      })
       .catch(() => undefined); // an ack for a job already deleted by retention changes nothing
   }
 
@@ -264,12 +299,23 @@ export class AttemptService {
   async reapExpiredLeases(limit = 200): Promise<number> {
     const { expired, promoted } = await this.queue.reap(this.clock.now(), limit, this.backoff());
     const cause = "agent lost: lease expired";
-    const lost: Failure = { error: "The agent running this request stopped responding", errorType: "agent_lost", cause, retryable: true };
+    const lost: Failure = {
+      error: "The agent running this request stopped responding",
+      errorType: "agent_lost",
+      cause,
+      retryable: true,
+    };
     await Promise.all(
-      expired.map((lease) => this.transitions.applyBatched(this.endOf(lease, lease.outcome === "retry" ? "retry" : "fail", "LOST", lost, "reaper"))),
+      expired.map((lease) =>
+        this.transitions.applyBatched(
+          this.endOf(lease, lease.outcome === "retry" ? "retry" : "fail", "LOST", lost, "reaper"),
+        ),
+      ),
     );
     const requeued = await Promise.all(
-      promoted.map((jobId) => this.transitions.applyBatched({ trigger: "requeue", jobId, actor: "reaper", cause: "backoff over" })),
+      promoted.map((jobId) =>
+        this.transitions.applyBatched({ trigger: "requeue", jobId, actor: "reaper", cause: "backoff over" }),
+      ),
     );
     const models = new Set<string>();
     for (const outcome of requeued) models.add(outcome.applied ? outcome.job.modelId : "*");
@@ -278,16 +324,23 @@ export class AttemptService {
   }
 
   /**
-   * Writes a transition that Redis allowed (the attempt is held by this node). When Postgres
-   * refuses it for lack of the assignment (written behind the RunJob by a replica that died
-   * before its batch committed, or whose write failed), the assignment is recorded first and
-   * the transition tried again. Any other refusal (a resent report, a job ended meanwhile) stands.
+   * Writes transitions that Redis allowed (each attempt is held by this node), all into the same
+   * batch. Postgres refuses one for lack of its assignment when the RunJob went out but the
+   * replica that sent it died before its batch committed (or the write failed): then each such
+   * job's assignment is recorded first and its refused transitions are written again, in order.
+   * Any other refusal (a resent report, a job ended meanwhile) stands.
    */
-  private async record(nodeId: string, attempt: number, transition: BatchedTransition & { attemptId: string }): Promise<void> {
-    if ((await this.transitions.applyBatched(transition)).applied || attempt < 1) return;
-    const { jobId, attemptId } = transition;
-    const assigned = await this.transitions.applyBatched({ trigger: "assign", jobId, attemptId, attempt, nodeId });
-    if (assigned.applied) await this.transitions.applyBatched(transition);
+  private async record(nodeId: string, writes: { transition: FencedTransition; attempt: number }[]): Promise<void> {
+    const outcomes = await Promise.all(writes.map(({ transition }) => this.transitions.applyBatched(transition)));
+    const refused = writes.filter(({ attempt }, i) => !outcomes[i]?.applied && attempt > 0);
+    if (refused.length === 0) return;
+    const assignments = new Map(refused.map(({ transition, attempt }) => [transition.jobId, { transition, attempt }]));
+    await Promise.all(
+      [...assignments.values()].map(({ transition: { jobId, attemptId }, attempt }) =>
+        this.transitions.applyBatched({ trigger: "assign", jobId, attemptId, attempt, nodeId }),
+      ),
+    );
+    await Promise.all(refused.map(({ transition }) => this.transitions.applyBatched(transition)));
   }
 
   private endOf(
@@ -296,7 +349,7 @@ export class AttemptService {
     attemptStatus: "FAILED" | "LOST",
     failure: Failure,
     actor: string,
-  ): BatchedTransition & { attemptId: string } {
+  ): FencedTransition {
     const common = {
       jobId: ref.jobId,
       attemptId: ref.attemptId,
@@ -306,7 +359,9 @@ export class AttemptService {
       cause: failure.cause,
       attemptStatus,
     };
-    return trigger === "fail" ? { trigger, ...common, retentionMs: this.config.resultRetentionMs } : { trigger, ...common };
+    return trigger === "fail"
+      ? { trigger, ...common, retentionMs: this.config.resultRetentionMs }
+      : { trigger, ...common };
   }
 
   private backoff(): BackoffPolicy {
@@ -316,12 +371,16 @@ export class AttemptService {
   /** A late or foreign report: recorded on the job, never applied. */
   private async reject(ref: AttemptRef, report: string, reason: string, nodeId: string): Promise<ReportVerdict> {
     await this.transitions
-      .note(ref.jobId, "report_rejected", { attemptId: ref.attemptId, cause: reason, actor: `node:${nodeId}`, detail: { report } })
+      .note(ref.jobId, "report_rejected", {
+        attemptId: ref.attemptId,
+        cause: reason,
+        actor: `node:${nodeId}`,
+        detail: { report },
+      })
       .catch(() => undefined); // the job may be gone (retention); the rejection stands anyway
     return { ok: false, reason };
   }
 }
-
 
 function toPayload(spec: RunSpec, claim: Claim): RunJobPayload {
   return {
@@ -348,7 +407,8 @@ function refOf(claim: Claim): AttemptRef {
 
 function uniqueRefs(lines: { jobId: string; attemptId: string }[]): AttemptRef[] {
   const seen = new Map<string, AttemptRef>();
-  for (const line of lines) if (!seen.has(line.attemptId)) seen.set(line.attemptId, { jobId: line.jobId, attemptId: line.attemptId });
+  for (const line of lines)
+    if (!seen.has(line.attemptId)) seen.set(line.attemptId, { jobId: line.jobId, attemptId: line.attemptId });
   return [...seen.values()];
 }
 

@@ -3,7 +3,7 @@ import type { RunningServer } from "../main.js";
 import { createTestModel, registerNode } from "../testing/fixtures.js";
 import { collect, gql, gqlData, waitFor, wsClient } from "../testing/graphql-client.js";
 import { TestAgent } from "../testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 // The job spine end to end, over the public GraphQL API, against real PostgreSQL and Redis.
 
@@ -23,7 +23,14 @@ type JobView = {
   runTimeMs: number | null;
   totalTimeMs: number | null;
   attempts: { id: string; number: number; status: string; cause: string | null; nodeId: string | null }[];
-  events: { type: string; fromStatus: string | null; toStatus: string | null; cause: string | null; actor: string | null; attemptId: string | null }[];
+  events: {
+    type: string;
+    fromStatus: string | null;
+    toStatus: string | null;
+    cause: string | null;
+    actor: string | null;
+    attemptId: string | null;
+  }[];
   logs: { seq: number; message: string }[];
 };
 
@@ -33,11 +40,9 @@ const agents: TestAgent[] = [];
 let nodeCounter = 0;
 
 async function submit(input: unknown, extra: Record<string, unknown> = {}, modelId = "acme/echo") {
-  const data = await gqlData<{ submitJob: { created: boolean; job: { id: string; status: string; queuePosition: number | null } } }>(
-    server.url,
-    SUBMIT,
-    { i: { modelId, input, ...extra } },
-  );
+  const data = await gqlData<{
+    submitJob: { created: boolean; job: { id: string; status: string; queuePosition: number | null } };
+  }>(server.url, SUBMIT, { i: { modelId, input, ...extra } });
   return data.submitJob;
 }
 
@@ -54,10 +59,14 @@ async function newAgent(opts: { capacity?: number; heartbeats?: boolean } = {}) 
 }
 
 function waitForStatus(id: string, status: string, timeoutMs = 15_000) {
-  return waitFor(async () => {
-    const view = await job(id);
-    return view.status === status ? view : null;
-  }, timeoutMs, `job ${id} to be ${status}`);
+  return waitFor(
+    async () => {
+      const view = await job(id);
+      return view.status === status ? view : null;
+    },
+    timeoutMs,
+    `job ${id} to be ${status}`,
+  );
 }
 
 beforeAll(async () => {
@@ -80,8 +89,16 @@ describe("submit → dispatch → complete", () => {
   it("a subscriber sees every state and every log line, in order", async () => {
     const subscriber = wsClient(server.url);
     const { job: submitted } = await submit({ prompt: "hello" });
-    const states = collect<{ jobUpdated: { status: string } }>(subscriber, `subscription($id: ID!) { jobUpdated(id: $id) { status } }`, { id: submitted.id });
-    const logs = collect<{ jobLogs: { seq: number; message: string }[] }>(subscriber, `subscription($id: ID!) { jobLogs(id: $id) { seq message } }`, { id: submitted.id });
+    const states = collect<{ jobUpdated: { status: string } }>(
+      subscriber,
+      `subscription($id: ID!) { jobUpdated(id: $id) { status } }`,
+      { id: submitted.id },
+    );
+    const logs = collect<{ jobLogs: { seq: number; message: string }[] }>(
+      subscriber,
+      `subscription($id: ID!) { jobLogs(id: $id) { seq message } }`,
+      { id: submitted.id },
+    );
     await states.until((events) => events.length >= 1);
 
     const { agent, nodeId } = await newAgent();
@@ -122,7 +139,13 @@ describe("submit → dispatch → complete", () => {
     const { agent } = await newAgent();
     const { job: submitted } = await submit({ prompt: "dup" });
     const run = await agent.waitForRunJob(submitted.id);
-    const line = { ...{ jobId: run.jobId, attemptId: run.attemptId }, seq: 0, level: "info", message: "once", at: new Date().toISOString() };
+    const line = {
+      ...{ jobId: run.jobId, attemptId: run.attemptId },
+      seq: 0,
+      level: "info",
+      message: "once",
+      at: new Date().toISOString(),
+    };
     await agent.report({ logs: [line] });
     await agent.report({ logs: [line] });
     await agent.complete(run, {});
@@ -143,15 +166,20 @@ describe("submit → dispatch → complete", () => {
     const low = await submit({ prompt: "low" }, { priority: -5 });
     const normal = await submit({ prompt: "normal" });
     const high = await submit({ prompt: "high" }, { priority: 10 });
-    const positions = await Promise.all([low, normal, high].map(async (s) => {
-      const r = await gqlData<{ job: { queuePosition: number } }>(server.url, `query($id: ID!) { job(id: $id) { queuePosition } }`, { id: s.job.id });
-      return r.job.queuePosition;
-    }));
-    expect(positions).toEqual([2, 1, 0]);
-    const queues = await gqlData<{ queues: { modelId: string; depth: number; paused: boolean; oldestWaitMs: number | null }[] }>(
-      server.url,
-      `{ queues { modelId depth paused oldestWaitMs } }`,
+    const positions = await Promise.all(
+      [low, normal, high].map(async (s) => {
+        const r = await gqlData<{ job: { queuePosition: number } }>(
+          server.url,
+          `query($id: ID!) { job(id: $id) { queuePosition } }`,
+          { id: s.job.id },
+        );
+        return r.job.queuePosition;
+      }),
     );
+    expect(positions).toEqual([2, 1, 0]);
+    const queues = await gqlData<{
+      queues: { modelId: string; depth: number; paused: boolean; oldestWaitMs: number | null }[];
+    }>(server.url, `{ queues { modelId depth paused oldestWaitMs } }`);
     expect(queues.queues.find((q) => q.modelId === "acme/echo")).toMatchObject({ depth: 3, paused: true });
 
     const { agent } = await newAgent();
@@ -160,7 +188,9 @@ describe("submit → dispatch → complete", () => {
     await gqlData(server.url, `mutation { resumeQueue(modelId: "acme/echo") { paused } }`);
     const order: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const run = await agent.waitForCommand((c) => c.__typename === "RunJobCommand" && !order.includes(c.jobId as string));
+      const run = await agent.waitForCommand(
+        (c) => c.__typename === "RunJobCommand" && !order.includes(c.jobId as string),
+      );
       order.push(run.jobId as string);
       await agent.complete({ jobId: run.jobId as string, attemptId: run.attemptId as string }, {});
     }
@@ -174,9 +204,11 @@ describe("failures, retries and leases", () => {
     const { job: submitted } = await submit({ prompt: "x" }, {}, "acme/flaky");
     const first = await agent.waitForRunJob(submitted.id);
     await agent.fail(first, { error: "CUDA out of memory", errorType: "runner_error", cause: "oom", retryable: true });
-    const second = await agent.waitForRunJob(submitted.id.concat(""), 10_000).then(async () =>
-      agent.waitForCommand((c) => c.__typename === "RunJobCommand" && c.attemptId === `${submitted.id}.2`),
-    );
+    const second = await agent
+      .waitForRunJob(submitted.id.concat(""), 10_000)
+      .then(async () =>
+        agent.waitForCommand((c) => c.__typename === "RunJobCommand" && c.attemptId === `${submitted.id}.2`),
+      );
     await agent.complete({ jobId: submitted.id, attemptId: second.attemptId as string }, { ok: true });
     const view = await waitForStatus(submitted.id, "SUCCEEDED");
     expect(view.attemptCount).toBe(2);
@@ -184,7 +216,14 @@ describe("failures, retries and leases", () => {
       [1, "FAILED", "oom"],
       [2, "SUCCEEDED", null],
     ]);
-    expect(view.events.map((e) => e.toStatus)).toEqual(["QUEUED", "ASSIGNED", "RETRY_WAIT", "QUEUED", "ASSIGNED", "SUCCEEDED"]);
+    expect(view.events.map((e) => e.toStatus)).toEqual([
+      "QUEUED",
+      "ASSIGNED",
+      "RETRY_WAIT",
+      "QUEUED",
+      "ASSIGNED",
+      "SUCCEEDED",
+    ]);
     expect(view.events.find((e) => e.toStatus === "RETRY_WAIT")?.cause).toBe("oom");
   });
 
@@ -192,18 +231,33 @@ describe("failures, retries and leases", () => {
     const { agent } = await newAgent();
     const { job: submitted } = await submit({ prompt: "x" }, {}, "acme/flaky");
     for (const n of [1, 2]) {
-      const run = await agent.waitForCommand((c) => c.__typename === "RunJobCommand" && c.attemptId === `${submitted.id}.${n}`);
-      await agent.fail({ jobId: submitted.id, attemptId: run.attemptId as string }, { error: "segfault", errorType: "runner_error", cause: "runner crashed", retryable: true });
+      const run = await agent.waitForCommand(
+        (c) => c.__typename === "RunJobCommand" && c.attemptId === `${submitted.id}.${n}`,
+      );
+      await agent.fail(
+        { jobId: submitted.id, attemptId: run.attemptId as string },
+        { error: "segfault", errorType: "runner_error", cause: "runner crashed", retryable: true },
+      );
     }
     const view = await waitForStatus(submitted.id, "FAILED");
-    expect(view).toMatchObject({ attemptCount: 2, cause: "runner crashed", error: "segfault", errorType: "runner_error" });
+    expect(view).toMatchObject({
+      attemptCount: 2,
+      cause: "runner crashed",
+      error: "segfault",
+      errorType: "runner_error",
+    });
   });
 
   it("a non-retryable failure fails at once", async () => {
     const { agent } = await newAgent();
     const { job: submitted } = await submit({ prompt: "x" });
     const run = await agent.waitForRunJob(submitted.id);
-    await agent.fail(run, { error: "bad image", errorType: "validation_error", cause: "invalid input", retryable: false });
+    await agent.fail(run, {
+      error: "bad image",
+      errorType: "validation_error",
+      cause: "invalid input",
+      retryable: false,
+    });
     expect(await waitForStatus(submitted.id, "FAILED")).toMatchObject({ attemptCount: 1, cause: "invalid input" });
   });
 
@@ -222,7 +276,9 @@ describe("failures, retries and leases", () => {
 
     const late = await lost.complete(first, { by: "lost" });
     expect(late.accepted).toBe(0);
-    expect(late.rejected).toEqual([{ attemptId: first.attemptId, reason: expect.stringMatching(/no longer held|superseded/) }]);
+    expect(late.rejected).toEqual([
+      { attemptId: first.attemptId, reason: expect.stringMatching(/no longer held|superseded/) },
+    ]);
 
     const view = await waitForStatus(submitted.id, "SUCCEEDED");
     expect(view.output).toEqual({ by: "rescuer" });
@@ -262,9 +318,16 @@ describe("cancel", () => {
   it("a queued job leaves the queue at once", async () => {
     await gqlData(server.url, `mutation { pauseQueue(modelId: "acme/echo") { paused } }`);
     const { job: submitted } = await submit({ prompt: "never" });
-    const cancelled = await gqlData<{ cancelJob: { status: string } }>(server.url, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id: submitted.id });
+    const cancelled = await gqlData<{ cancelJob: { status: string } }>(
+      server.url,
+      `mutation($id: ID!) { cancelJob(id: $id) { status } }`,
+      { id: submitted.id },
+    );
     expect(cancelled.cancelJob.status).toBe("CANCELLED");
-    const queues = await gqlData<{ queues: { modelId: string; depth: number }[] }>(server.url, `{ queues(modelIds: ["acme/echo"]) { modelId depth } }`);
+    const queues = await gqlData<{ queues: { modelId: string; depth: number }[] }>(
+      server.url,
+      `{ queues(modelIds: ["acme/echo"]) { modelId depth } }`,
+    );
     expect(queues.queues[0]?.depth).toBe(0);
     await gqlData(server.url, `mutation { resumeQueue(modelId: "acme/echo") { paused } }`);
     const again = await gql(server.url, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id: submitted.id });
@@ -289,7 +352,9 @@ describe("cancel", () => {
     expect(view.status).toBe("CANCELLED"); // the cancel won: the late result changes nothing
     expect(view.output).toBeNull();
     expect(view.attempts[0]?.status).toBe("CANCELLED");
-    expect(view.events.map((e) => e.type)).toEqual(expect.arrayContaining(["cancel", "ack:received", "ack:sigterm", "ack:stopped", "runner_stopped"]));
+    expect(view.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["cancel", "ack:received", "ack:sigterm", "ack:stopped", "runner_stopped"]),
+    );
   });
 
   it("retryJob runs a cancelled job again", async () => {
@@ -297,7 +362,11 @@ describe("cancel", () => {
     const { job: submitted } = await submit({ prompt: "again" });
     await gqlData(server.url, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id: submitted.id });
     await gqlData(server.url, `mutation { resumeQueue(modelId: "acme/echo") { paused } }`);
-    const retried = await gqlData<{ retryJob: { status: string } }>(server.url, `mutation($id: ID!) { retryJob(id: $id) { status } }`, { id: submitted.id });
+    const retried = await gqlData<{ retryJob: { status: string } }>(
+      server.url,
+      `mutation($id: ID!) { retryJob(id: $id) { status } }`,
+      { id: submitted.id },
+    );
     expect(retried.retryJob.status).toBe("QUEUED");
     const { agent } = await newAgent();
     const run = await agent.waitForRunJob(submitted.id);
@@ -335,7 +404,11 @@ describe("bad input gets a typed error and writes nothing", () => {
 
   it.each([
     ["unknown model", { modelId: "nobody/nothing", input: { prompt: "x" } }, "NOT_FOUND"],
-    ["input that fails the schema", { modelId: "acme/echo", input: { prompt: "", steps: 1000, extra: true } }, "INVALID_INPUT"],
+    [
+      "input that fails the schema",
+      { modelId: "acme/echo", input: { prompt: "", steps: 1000, extra: true } },
+      "INVALID_INPUT",
+    ],
     ["input that is not an object", { modelId: "acme/echo", input: [1, 2] }, "INVALID_INPUT"],
     ["an oversized payload", { modelId: "acme/echo", input: { prompt: "x".repeat(1_100_000) } }, "PAYLOAD_TOO_LARGE"],
     ["a negative timeout", { modelId: "acme/echo", input: { prompt: "x" }, timeoutMs: -1 }, "INVALID_INPUT"],
@@ -350,7 +423,9 @@ describe("bad input gets a typed error and writes nothing", () => {
   it("schema failures name each field", async () => {
     const result = await gql(server.url, SUBMIT, { i: { modelId: "acme/echo", input: { steps: 0, extra: 1 } } });
     const issues = result.errors?.[0]?.extensions?.issues as { loc: string[] }[];
-    expect(issues.map((i) => i.loc.join("."))).toEqual(expect.arrayContaining(["body.prompt", "body.steps", "body.extra"]));
+    expect(issues.map((i) => i.loc.join("."))).toEqual(
+      expect.arrayContaining(["body.prompt", "body.steps", "body.extra"]),
+    );
   });
 
   it("a malformed variable is a BAD_USER_INPUT, not a server error", async () => {
@@ -360,10 +435,18 @@ describe("bad input gets a typed error and writes nothing", () => {
 
   it("a batch submit refuses the bad items and keeps the good ones", async () => {
     const before = await jobCount();
-    const result = await gqlData<{ submitJobs: { created: boolean; job: { id: string } | null; error: { code: string } | null }[] }>(
+    const result = await gqlData<{
+      submitJobs: { created: boolean; job: { id: string } | null; error: { code: string } | null }[];
+    }>(
       server.url,
       `mutation($inputs: [SubmitJobInput!]!) { submitJobs(inputs: $inputs) { created job { id } error { code } } }`,
-      { inputs: [{ modelId: "acme/echo", input: { prompt: "ok" } }, { modelId: "acme/echo", input: {} }, { modelId: "no/such", input: {} }] },
+      {
+        inputs: [
+          { modelId: "acme/echo", input: { prompt: "ok" } },
+          { modelId: "acme/echo", input: {} },
+          { modelId: "no/such", input: {} },
+        ],
+      },
     );
     expect(result.submitJobs.map((r) => r.error?.code ?? "ok")).toEqual(["ok", "INVALID_INPUT", "NOT_FOUND"]);
     expect(await jobCount()).toBe(before + 1);

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import type { QueuePort, QueuedJob } from "../queue/port.js";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import type { QueuedJob, QueuePort } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
 
 export interface MaintenanceConfig {
@@ -57,7 +57,8 @@ export class JobMaintenance {
       LIMIT ${BATCH}`;
     for (const job of overdue) {
       const held = await this.queue.get(job.id);
-      if ((await this.queue.finish({ jobId: job.id, attemptId: job.currentAttemptId }, now.getTime())) === "stale") continue;
+      if ((await this.queue.finish({ jobId: job.id, attemptId: job.currentAttemptId }, now.getTime())) === "stale")
+        continue;
       const cause = "execution timeout";
       const outcome = await this.transitions.apply({
         jobId: job.id,
@@ -73,12 +74,21 @@ export class JobMaintenance {
           totalTimeMs: at.getTime() - row.createdAt.getTime(),
         }),
         also: (tx, _row, at) =>
-          tx.jobAttempt.updateMany({ where: { id: job.currentAttemptId }, data: { status: "TIMED_OUT", cause, finishedAt: at } }),
+          tx.jobAttempt.updateMany({
+            where: { id: job.currentAttemptId },
+            data: { status: "TIMED_OUT", cause, finishedAt: at },
+          }),
       });
       if (outcome.applied) ended++;
       if (held?.agentId) {
         this.events.publish(topics.agentCommands(held.agentId), [
-          { __typename: "CancelJobCommand", commandId: randomUUID(), jobId: job.id, attemptId: job.currentAttemptId, reason: cause },
+          {
+            __typename: "CancelJobCommand",
+            commandId: randomUUID(),
+            jobId: job.id,
+            attemptId: job.currentAttemptId,
+            reason: cause,
+          },
         ]);
       }
     }
@@ -124,7 +134,13 @@ export class JobMaintenance {
         let entry: QueuedJob;
         if ((job.status === "ASSIGNED" || job.status === "RUNNING") && job.currentAttemptId && attempt?.nodeId) {
           // The agent may still be running it: give it one lease to report back, else the reaper requeues.
-          entry = { ...base, state: "leased", attemptId: job.currentAttemptId, agentId: attempt.nodeId, leaseExpiresAt: now + this.config.leaseTtlMs };
+          entry = {
+            ...base,
+            state: "leased",
+            attemptId: job.currentAttemptId,
+            agentId: attempt.nodeId,
+            leaseExpiresAt: now + this.config.leaseTtlMs,
+          };
         } else if (job.status === "RETRY_WAIT") {
           entry = { ...base, state: "delayed", notBefore: now };
         } else {

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import { isUniqueViolation } from "../db/sql-client.js";
 import { DomainError, notFound } from "../errors.js";
 import { type EventBus, topics } from "../events/event-bus.js";
+import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { InputValidator } from "../models/input-validator.js";
 import type { ModelService } from "../models/model-service.js";
-import { type EnqueueInput, type QueuePort, clampPriority } from "../queue/port.js";
+import { clampPriority, type EnqueueInput, type QueuePort } from "../queue/port.js";
 import type { JobTransitions } from "./job-transitions.js";
 import type { RunSpec, RunSpecCache } from "./run-spec-cache.js";
-import type { WorkSignal } from "./work-signal.js";
 import { isTerminal } from "./state-machine.js";
+import type { WorkSignal } from "./work-signal.js";
 
 export interface JobsConfig {
   maxInputBytes: number;
@@ -185,7 +185,10 @@ export class JobService {
       }),
     });
     if (!outcome.applied) {
-      throw new DomainError("INVALID_STATE", `job ${jobId} is ${outcome.job?.status}; only failed, cancelled or timed-out jobs can be retried`);
+      throw new DomainError(
+        "INVALID_STATE",
+        `job ${jobId} is ${outcome.job?.status}; only failed, cancelled or timed-out jobs can be retried`,
+      );
     }
     await this.queue.enqueue({
       jobId,

@@ -1,9 +1,9 @@
-import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Clock } from "../clock.js";
 import type { SqlClient } from "../db/sql-client.js";
 import { type EventBus, topics } from "../events/event-bus.js";
-import { type JobStatus, type JobTrigger, isTerminal, nextStatus } from "./state-machine.js";
-import { type BatchedOutcome, type BatchedTransition, TransitionBatcher, jobOf } from "./transition-batcher.js";
+import { type Job, Prisma, type PrismaClient } from "../generated/prisma/client.js";
+import { isTerminal, type JobStatus, type JobTrigger, nextStatus } from "./state-machine.js";
+import { type BatchedOutcome, type BatchedTransition, jobOf, TransitionBatcher } from "./transition-batcher.js";
 import { INSERT_SUBMITTED } from "./transition-sql.js";
 
 export interface TransitionRequest {
@@ -44,7 +44,11 @@ export class JobTransitions {
     private readonly clock: Clock,
     private readonly sql: SqlClient,
   ) {
-    this.batcher = new TransitionBatcher(sql, () => clock.now(), (jobs) => this.publishAll(jobs));
+    this.batcher = new TransitionBatcher(
+      sql,
+      () => clock.now(),
+      (jobs) => this.publishAll(jobs),
+    );
   }
 
   /** Queues the transition for the next batch; settles once it is written and published. */
@@ -55,7 +59,11 @@ export class JobTransitions {
   /** Inserts new jobs with their submit events in one statement; returns the rows (not yet published). */
   async insertSubmitted(rows: Prisma.JobCreateManyInput[]): Promise<Job[]> {
     const input = rows.map((row, ord) => ({ ...row, ord }));
-    const inserted = await this.sql.query<Record<string, unknown>>(INSERT_SUBMITTED, [JSON.stringify(input)], "vyvo_insert_submitted");
+    const inserted = await this.sql.query<Record<string, unknown>>(
+      INSERT_SUBMITTED,
+      [JSON.stringify(input)],
+      "vyvo_insert_submitted",
+    );
     return inserted.map(jobOf);
   }
 
@@ -98,7 +106,11 @@ export class JobTransitions {
   }
 
   /** Records something that happened to a job without changing its status (a rejected report, a cancel step). */
-  async note(jobId: string, type: string, fields: { attemptId?: string; cause?: string; actor?: string; detail?: Prisma.InputJsonValue }) {
+  async note(
+    jobId: string,
+    type: string,
+    fields: { attemptId?: string; cause?: string; actor?: string; detail?: Prisma.InputJsonValue },
+  ) {
     await this.prisma.jobEvent.create({
       data: {
         jobId,
@@ -122,6 +134,8 @@ export class JobTransitions {
   /** Many jobs' states in order, as one message on the bus. */
   publishAll(jobs: Job[]): void {
     if (jobs.length === 0) return;
-    this.events.publishAll(jobs.map((job) => ({ topics: [topics.jobUpdated(job.id), topics.jobsChanged], payload: job })));
+    this.events.publishAll(
+      jobs.map((job) => ({ topics: [topics.jobUpdated(job.id), topics.jobsChanged], payload: job })),
+    );
   }
 }

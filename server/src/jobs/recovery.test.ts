@@ -4,7 +4,7 @@ import { createTestModel, echoRunner, promptSchema } from "../testing/fixtures.j
 import { gqlData, waitFor } from "../testing/graphql-client.js";
 import { startServerProcess } from "../testing/server-process.js";
 import { TestAgent } from "../testing/test-agent.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 
 // Redis is an index that can be rebuilt; Postgres is the record. Losing either the index or the
 // server process must not lose a job.
@@ -133,14 +133,18 @@ describe("kill -9 of a server process", () => {
       for (const ref of running) expect((await back.complete(ref, { survived: true })).accepted).toBe(1);
       const rest = ids.filter((id) => !running.some((r) => r.jobId === id));
       await drain(back, rest);
-      await waitFor(async () => {
-        const data = await gqlData<{ jobs: { edges: { node: { status: string; attemptCount: number } }[] } }>(
-          second.url,
-          `{ jobs(first: 50) { edges { node { status attemptCount } } } }`,
-        );
-        const nodes = data.jobs.edges.map((e) => e.node);
-        return nodes.length === 6 && nodes.every((n) => n.status === "SUCCEEDED" && n.attemptCount === 1);
-      }, 15_000, "all six jobs to succeed once");
+      await waitFor(
+        async () => {
+          const data = await gqlData<{ jobs: { edges: { node: { status: string; attemptCount: number } }[] } }>(
+            second.url,
+            `{ jobs(first: 50) { edges { node { status attemptCount } } } }`,
+          );
+          const nodes = data.jobs.edges.map((e) => e.node);
+          return nodes.length === 6 && nodes.every((n) => n.status === "SUCCEEDED" && n.attemptCount === 1);
+        },
+        15_000,
+        "all six jobs to succeed once",
+      );
       await back.close();
     } finally {
       await second.stop();

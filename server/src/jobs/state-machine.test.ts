@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JOB_STATUSES, JOB_TRIGGERS, isTerminal, nextStatus, sourcesOf, targetOf } from "./state-machine.js";
+import { isTerminal, JOB_STATUSES, JOB_TRIGGERS, nextStatus, sourcesOf, targetOf } from "./state-machine.js";
 
 // The whole table, written out independently of the implementation: [from, trigger, to|null].
 const EXPECTED: Record<string, string | null> = {};

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../db/database.js";
 import type { Job } from "../generated/prisma/client.js";
-import { type TestDatabase, createTestDatabase } from "../testing/postgres.js";
+import { createTestDatabase, type TestDatabase } from "../testing/postgres.js";
 import { nextStatus } from "./state-machine.js";
 import { type BatchedTransition, TransitionBatcher } from "./transition-batcher.js";
 import { INSERT_SUBMITTED } from "./transition-sql.js";
@@ -24,10 +24,22 @@ beforeAll(async () => {
   await db.prisma.model.create({ data: { id: "acme/batch", name: "acme/batch" } });
   versionId = randomUUID();
   await db.prisma.modelVersion.create({
-    data: { id: versionId, modelId: "acme/batch", version: 1, runner: { kind: "process", command: "x" }, maxAttempts: 3 },
+    data: {
+      id: versionId,
+      modelId: "acme/batch",
+      version: 1,
+      runner: { kind: "process", command: "x" },
+      maxAttempts: 3,
+    },
   });
-  await db.prisma.node.create({ data: { id: "node-a", name: "node-a", tokenHash: "hash-a", capacity: 4, state: "ONLINE" } });
-  batcher = new TransitionBatcher(db.sql, () => clock, (jobs) => published.push(...jobs));
+  await db.prisma.node.create({
+    data: { id: "node-a", name: "node-a", tokenHash: "hash-a", capacity: 4, state: "ONLINE" },
+  });
+  batcher = new TransitionBatcher(
+    db.sql,
+    () => clock,
+    (jobs) => published.push(...jobs),
+  );
 });
 
 afterAll(async () => {
@@ -58,7 +70,12 @@ const assign = (jobId: string, attempt = 1): BatchedTransition => ({
   attempt,
   nodeId: "node-a",
 });
-const start = (jobId: string, attempt = 1): BatchedTransition => ({ trigger: "start", jobId, attemptId: `${jobId}.${attempt}`, actor: "node:node-a" });
+const start = (jobId: string, attempt = 1): BatchedTransition => ({
+  trigger: "start",
+  jobId,
+  attemptId: `${jobId}.${attempt}`,
+  actor: "node:node-a",
+});
 const succeed = (jobId: string, output: unknown, attempt = 1): BatchedTransition => ({
   trigger: "succeed",
   jobId,
@@ -76,15 +93,26 @@ describe("TransitionBatcher", () => {
   it("applies assign, start and succeed of one job asked for together, in order, with their events", async () => {
     const [jobId] = (await submitted(1)) as [string];
     published.length = 0;
-    const outcomes = await Promise.all([batcher.apply(assign(jobId)), batcher.apply(start(jobId)), batcher.apply(succeed(jobId, { text: "hi" }))]);
+    const outcomes = await Promise.all([
+      batcher.apply(assign(jobId)),
+      batcher.apply(start(jobId)),
+      batcher.apply(succeed(jobId, { text: "hi" })),
+    ]);
     expect(outcomes.map((o) => o.applied && o.from)).toEqual(["QUEUED", "ASSIGNED", "RUNNING"]);
     expect(published.map((job) => job.status)).toEqual(["ASSIGNED", "RUNNING", "SUCCEEDED"]);
 
     const job = await db.prisma.job.findUniqueOrThrow({ where: { id: jobId }, include: { attempts: true } });
-    expect(job).toMatchObject({ status: "SUCCEEDED", output: { text: "hi" }, attemptCount: 1, currentAttemptId: `${jobId}.1` });
+    expect(job).toMatchObject({
+      status: "SUCCEEDED",
+      output: { text: "hi" },
+      attemptCount: 1,
+      currentAttemptId: `${jobId}.1`,
+    });
     expect(job.finishedAt?.toISOString()).toBe(new Date(clock).toISOString());
     expect(job.retentionUntil?.getTime()).toBe(clock + 60_000);
-    expect(job.attempts).toEqual([expect.objectContaining({ id: `${jobId}.1`, number: 1, nodeId: "node-a", status: "SUCCEEDED" })]);
+    expect(job.attempts).toEqual([
+      expect.objectContaining({ id: `${jobId}.1`, number: 1, nodeId: "node-a", status: "SUCCEEDED" }),
+    ]);
     const events = await eventsOf(jobId);
     expect(events.map((e) => [e.type, e.fromStatus, e.toStatus, e.attemptId])).toEqual([
       ["submit", null, "QUEUED", null],
@@ -100,7 +128,11 @@ describe("TransitionBatcher", () => {
     published.length = 0;
     const assigned = batcher.apply(assign(first));
     await new Promise((resolve) => setImmediate(resolve)); // the first write is now in flight
-    const later = [batcher.apply(start(first)), batcher.apply(assign(second)), batcher.apply(succeed(first, { ok: 1 }))];
+    const later = [
+      batcher.apply(start(first)),
+      batcher.apply(assign(second)),
+      batcher.apply(succeed(first, { ok: 1 })),
+    ];
     const outcomes = await Promise.all([assigned, ...later]);
     expect(outcomes.map((o) => o.applied && `${o.job.id === first ? "first" : "second"}:${o.job.status}`)).toEqual([
       "first:ASSIGNED",
@@ -147,7 +179,12 @@ describe("TransitionBatcher", () => {
       attemptStatus: "FAILED",
       retentionMs: 1_000,
     });
-    expect(failed.applied && failed.job).toMatchObject({ status: "FAILED", error: "boom", errorType: "runner_error", cause: "runner crashed" });
+    expect(failed.applied && failed.job).toMatchObject({
+      status: "FAILED",
+      error: "boom",
+      errorType: "runner_error",
+      cause: "runner crashed",
+    });
     expect(await batcher.apply(succeed(jobId, {}))).toEqual({ applied: false }); // terminal
     expect((await eventsOf(jobId)).map((e) => e.type)).toEqual(["submit", "assign", "fail"]);
   });
@@ -155,7 +192,13 @@ describe("TransitionBatcher", () => {
   it("retry and requeue take a job back to its queue, and the next attempt can be assigned", async () => {
     const [jobId] = (await submitted(1)) as [string];
     await batcher.apply(assign(jobId));
-    const lost = { actor: "reaper", error: "gone", errorType: "agent_lost", cause: "agent lost", attemptStatus: "LOST" as const };
+    const lost = {
+      actor: "reaper",
+      error: "gone",
+      errorType: "agent_lost",
+      cause: "agent lost",
+      attemptStatus: "LOST" as const,
+    };
     const outcomes = await Promise.all([
       batcher.apply({ trigger: "retry", jobId, attemptId: `${jobId}.1`, ...lost }),
       batcher.apply({ trigger: "requeue", jobId, actor: "reaper", cause: "backoff over" }),
@@ -171,10 +214,17 @@ describe("TransitionBatcher", () => {
 
   it("a failed statement rejects its whole batch and commits none of it", async () => {
     const [jobId, other] = (await submitted(2)) as [string, string];
-    const bad = batcher.apply({ trigger: "assign", jobId, attemptId: `${jobId}.1`, attempt: 1, nodeId: "no-such-node" });
+    const bad = batcher.apply({
+      trigger: "assign",
+      jobId,
+      attemptId: `${jobId}.1`,
+      attempt: 1,
+      nodeId: "no-such-node",
+    });
     const good = batcher.apply(assign(other));
     await expect(bad).rejects.toThrow();
     await expect(good).rejects.toThrow();
-    for (const id of [jobId, other]) expect((await db.prisma.job.findUniqueOrThrow({ where: { id } })).status).toBe("QUEUED");
+    for (const id of [jobId, other])
+      expect((await db.prisma.job.findUniqueOrThrow({ where: { id } })).status).toBe("QUEUED");
   });
 });

@@ -1,5 +1,5 @@
-import type { Job } from "../generated/prisma/client.js";
 import type { SqlClient } from "../db/sql-client.js";
+import type { Job } from "../generated/prisma/client.js";
 import type { JobStatus } from "./state-machine.js";
 import { type BatchedTrigger, transitionStatement } from "./transition-sql.js";
 
@@ -146,7 +146,8 @@ export class TransitionBatcher {
         if (only && statements.length === 1) return [await this.sql.query(only.text, only.params, only.name)];
         return await this.sql.transaction(async (query) => {
           const results: Record<string, unknown>[][] = [];
-          for (const { text, params, name } of statements) results.push(await query<Record<string, unknown>>(text, params, name));
+          for (const { text, params, name } of statements)
+            results.push(await query<Record<string, unknown>>(text, params, name));
           return results;
         });
       } catch (error) {
@@ -183,7 +184,8 @@ function groupsInOrder(batch: Pending[]): Group[] {
   for (const item of batch) {
     const wave = seen.get(item.transition.jobId) ?? 0;
     seen.set(item.transition.jobId, wave + 1);
-    const byTrigger = (waves[wave] ??= new Map());
+    const byTrigger = waves[wave] ?? new Map<BatchedTrigger, Pending[]>();
+    waves[wave] = byTrigger;
     const group = byTrigger.get(item.transition.trigger);
     if (group) group.push(item);
     else byTrigger.set(item.transition.trigger, [item]);
@@ -208,7 +210,14 @@ function inputRow(t: BatchedTransition, ord: number): object {
     case "start":
       return { ord, job_id: t.jobId, attempt_id: t.attemptId, actor: t.actor };
     case "succeed":
-      return { ord, job_id: t.jobId, attempt_id: t.attemptId, actor: t.actor, output: t.output, retention_ms: t.retentionMs };
+      return {
+        ord,
+        job_id: t.jobId,
+        attempt_id: t.attemptId,
+        actor: t.actor,
+        output: t.output,
+        retention_ms: t.retentionMs,
+      };
     case "fail":
     case "retry":
       return {

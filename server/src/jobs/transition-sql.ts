@@ -4,7 +4,7 @@
 // One statement is one implicit transaction, so a batch commits (or fails) as a whole, with
 // no BEGIN/COMMIT round trips. The text is built once per trigger from the transition table.
 import { Prisma } from "../generated/prisma/client.js";
-import { type JobStatus, isTerminal, sourcesOf, targetOf } from "./state-machine.js";
+import { isTerminal, type JobStatus, sourcesOf, targetOf } from "./state-machine.js";
 
 /**
  * The Job columns the statements return, named one by one (from the generated client, so they
@@ -43,7 +43,10 @@ const finishTimes = [
 /** Columns set besides status, updatedAt and (for terminal targets) finishedAt. `j` is the row before. */
 const SET: Record<BatchedTrigger, string[]> = {
   assign: [`"attemptCount" = l.attempt`, `"currentAttemptId" = l.attempt_id`],
-  start: [`"startedAt" = COALESCE(j."startedAt", ${AT})`, `"queueWaitMs" = COALESCE(j."queueWaitMs", ${ms(`${AT} - j."createdAt"`)})`],
+  start: [
+    `"startedAt" = COALESCE(j."startedAt", ${AT})`,
+    `"queueWaitMs" = COALESCE(j."queueWaitMs", ${ms(`${AT} - j."createdAt"`)})`,
+  ],
   succeed: [`"output" = l.output`, ...finishTimes],
   fail: [`"error" = l.error`, `"errorType" = l.error_type`, `"cause" = l.cause`, ...finishTimes],
   retry: [`"cause" = l.cause`],
@@ -94,8 +97,15 @@ const quoteStatuses = (statuses: JobStatus[]) => statuses.map((status) => `'${st
  */
 export function transitionStatement(trigger: BatchedTrigger): string {
   const to = targetOf(trigger);
-  const inputs = ["ord int", "job_id text", "actor text", "cause text", "detail jsonb", ...INPUT_COLUMNS[trigger]].join(", ");
-  const set = [`"status" = '${to}'`, `"updatedAt" = ${AT}`, ...(isTerminal(to) ? [`"finishedAt" = ${AT}`] : []), ...SET[trigger]];
+  const inputs = ["ord int", "job_id text", "actor text", "cause text", "detail jsonb", ...INPUT_COLUMNS[trigger]].join(
+    ", ",
+  );
+  const set = [
+    `"status" = '${to}'`,
+    `"updatedAt" = ${AT}`,
+    ...(isTerminal(to) ? [`"finishedAt" = ${AT}`] : []),
+    ...SET[trigger],
+  ];
   const attempt = ATTEMPT[trigger];
   const result =
     trigger === "assign"
@@ -142,4 +152,3 @@ export const INSERT_SUBMITTED = `WITH input AS (
   SELECT i."id", 'submit', 'QUEUED', i."submittedBy", i."createdAt" FROM input i ORDER BY i.ord
 )
 SELECT * FROM inserted`;
-

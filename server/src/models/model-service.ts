@@ -1,11 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { Prisma, type PrismaClient, type ModelVersion } from "../generated/prisma/client.js";
 import { DomainError, notFound } from "../errors.js";
+import { type ModelVersion, Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { InputValidator } from "./input-validator.js";
 
 /** How an agent starts a version's runner. Stored as JSON on the version. */
 export type RunnerSpec =
-  | { kind: "process"; command: string; args?: string[]; cwd?: string; env?: Record<string, string>; artifactUrl?: string }
+  | {
+      kind: "process";
+      command: string;
+      args?: string[];
+      cwd?: string;
+      env?: Record<string, string>;
+      artifactUrl?: string;
+    }
   | { kind: "container"; image: string; args?: string[]; env?: Record<string, string>; gpus?: string };
 
 export interface CreateModelInput {
@@ -127,5 +134,6 @@ function validateRunner(runner: RunnerSpec): void {
       : runner.kind === "container"
         ? !runner.image && "a container runner needs an image"
         : `unknown runner kind ${(runner as { kind: string }).kind}`;
-  if (problem) throw new DomainError("INVALID_INPUT", problem, [{ loc: ["runner"], msg: problem, type: "value_error" }]);
+  if (problem)
+    throw new DomainError("INVALID_INPUT", problem, [{ loc: ["runner"], msg: problem, type: "value_error" }]);
 }

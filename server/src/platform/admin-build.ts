@@ -14,6 +14,8 @@ export async function ensureAdminBuilt(log: (line: string) => void): Promise<voi
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`admin build failed (${code}):\n${output}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`admin build failed (${code}):\n${output}`)),
+    );
   });
 }

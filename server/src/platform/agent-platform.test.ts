@@ -1,4 +1,4 @@
-import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,8 @@ import { decodePng } from "../../../runners/image-tools/src/png-codec.js";
 import type { RunningServer } from "../main.js";
 import { type AgentProcess, startAgentProcess } from "../testing/agent-process.js";
 import { gqlData, waitFor } from "../testing/graphql-client.js";
-import { type TestS3Server, startS3rver } from "../testing/s3rver.js";
-import { type TestEnv, createTestEnv, startTestServer } from "../testing/test-env.js";
+import { startS3rver, type TestS3Server } from "../testing/s3rver.js";
+import { createTestEnv, startTestServer, type TestEnv } from "../testing/test-env.js";
 import { EXAMPLE_MODEL_ID, ensureExampleModel } from "./example-model.js";
 
 // The real agent process, real runners, real Postgres, Redis and an S3-compatible store.
@@ -32,7 +32,17 @@ async function agent(extraArgs: string[] = [], serverUrl = server.url) {
 }
 
 async function job(id: string) {
-  const data = await gqlData<{ job: { status: string; output: { images?: { url: string; width: number; height: number }[]; steps?: number; pid?: number } | null; attemptCount: number; cause: string | null; logs: { seq: number; message: string; attemptId: string }[]; events: { type: string; cause: string | null }[]; attempts: { status: string; nodeId: string }[] } }>(
+  const data = await gqlData<{
+    job: {
+      status: string;
+      output: { images?: { url: string; width: number; height: number }[]; steps?: number; pid?: number } | null;
+      attemptCount: number;
+      cause: string | null;
+      logs: { seq: number; message: string; attemptId: string }[];
+      events: { type: string; cause: string | null }[];
+      attempts: { status: string; nodeId: string }[];
+    };
+  }>(
     server.url,
     `query($id: ID!) { job(id: $id) { status output attemptCount cause logs { seq message attemptId } events { type cause } attempts { status nodeId } } }`,
     { id },
@@ -52,7 +62,11 @@ beforeAll(async () => {
   env = await createTestEnv();
   s3 = await startS3rver();
   work = await mkdtemp(join(tmpdir(), "vyvo-agents-"));
-  server = await startTestServer(env, { ...s3.env("vyvo-platform-test"), LEASE_TTL_MS: "6000", HEARTBEAT_INTERVAL_MS: "500" });
+  server = await startTestServer(env, {
+    ...s3.env("vyvo-platform-test"),
+    LEASE_TTL_MS: "6000",
+    HEARTBEAT_INTERVAL_MS: "500",
+  });
   await ensureExampleModel(server.services.prisma, server.services.models);
   await server.services.models.createModel({ id: "acme/slow" });
   await server.services.models.createVersion({
@@ -88,7 +102,10 @@ describe("the real agent", () => {
     await agent();
     const resized = await submit(EXAMPLE_MODEL_ID, { operation: "resize", width: 96, height: 40 });
     const thumb = await submit(EXAMPLE_MODEL_ID, { operation: "thumbnail", width: 50, height: 50 });
-    for (const [id, w, h] of [[resized, 96, 40], [thumb, 50, 50]] as const) {
+    for (const [id, w, h] of [
+      [resized, 96, 40],
+      [thumb, 50, 50],
+    ] as const) {
       const done = await until(id, "SUCCEEDED", 60_000);
       const image = done.output?.images?.[0];
       expect(image).toMatchObject({ width: w, height: h, content_type: "image/png" });
@@ -170,10 +187,19 @@ describe("the real agent", () => {
     const pid = Number((await job(id)).logs[0]?.message.match(/in pid (\d+)/)?.[1]);
     expect(pid).toBeGreaterThan(0);
     await gqlData(server.url, `mutation($id: ID!) { cancelJob(id: $id) { status } }`, { id });
-    await waitFor(async () => (await job(id)).events.some((e) => e.type === "runner_stopped"), 20_000, "the agent to stop the runner").catch(async (e) => { console.log(JSON.stringify((await job(id)).events), agents.at(-1)?.output().slice(-3000)); throw e; });
+    await waitFor(
+      async () => (await job(id)).events.some((e) => e.type === "runner_stopped"),
+      20_000,
+      "the agent to stop the runner",
+    ).catch(async (e) => {
+      console.log(JSON.stringify((await job(id)).events), agents.at(-1)?.output().slice(-3000));
+      throw e;
+    });
     const done = await job(id);
     expect(done.status).toBe("CANCELLED");
-    expect(done.events.map((e) => e.type)).toEqual(expect.arrayContaining(["cancel", "ack:received", "ack:sigterm", "ack:stopped", "runner_stopped"]));
+    expect(done.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["cancel", "ack:received", "ack:sigterm", "ack:stopped", "runner_stopped"]),
+    );
     expect(() => process.kill(pid, 0)).toThrow(); // the process is gone
   }, 40_000);
 });

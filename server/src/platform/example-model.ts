@@ -1,8 +1,8 @@
-import { isDeepStrictEqual } from "node:util";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import { inputSchema } from "../../../runners/image-tools/src/input-schema.js";
-import type { ModelService, RunnerSpec } from "../models/model-service.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import type { ModelService, RunnerSpec } from "../models/model-service.js";
 
 export const EXAMPLE_MODEL_ID = "vyvo/image-tools";
 
@@ -32,7 +32,11 @@ export async function ensureExampleModel(prisma: PrismaClient, models: ModelServ
       description: "Example runner: resize, blur, grayscale and thumbnail PNG images.",
     });
   }
-  const latest = await prisma.modelVersion.findFirst({ where: { modelId: EXAMPLE_MODEL_ID }, orderBy: { version: "desc" } });
-  if (latest && isDeepStrictEqual(latest.runner, runner) && isDeepStrictEqual(latest.inputSchema, inputSchema)) return latest;
+  const latest = await prisma.modelVersion.findFirst({
+    where: { modelId: EXAMPLE_MODEL_ID },
+    orderBy: { version: "desc" },
+  });
+  if (latest && isDeepStrictEqual(latest.runner, runner) && isDeepStrictEqual(latest.inputSchema, inputSchema))
+    return latest;
   return models.createVersion({ modelId: EXAMPLE_MODEL_ID, runner, inputSchema, timeoutMs: 120_000 });
 }

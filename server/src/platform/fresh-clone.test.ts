@@ -45,19 +45,30 @@ it("npm ci && npm start on a fresh clone comes up, and the printed command compl
 
   const [submit, follow] = [...output.matchAll(/^ {4}(curl .+)$/gm)].map((m) => m[1] as string);
   expect(submit).toBeDefined();
-  const submitted = JSON.parse((await run("sh", ["-c", submit as string])).stdout) as { data: { submitJob: { job: { id: string } } } };
+  const submitted = JSON.parse((await run("sh", ["-c", submit as string])).stdout) as {
+    data: { submitJob: { job: { id: string } } };
+  };
   const id = submitted.data.submitJob.job.id;
-  const final = await waitFor(async () => {
-    const { stdout } = await run("sh", ["-c", follow as string]);
-    const node = (JSON.parse(stdout) as { data: { jobs: { edges: { node: { id: string; status: string; output: unknown } }[] } } }).data.jobs.edges[0]?.node;
-    return node?.id === id && node.status === "SUCCEEDED" ? node : null;
-  }, 90_000, "the printed job to succeed");
+  const final = await waitFor(
+    async () => {
+      const { stdout } = await run("sh", ["-c", follow as string]);
+      const node = (
+        JSON.parse(stdout) as { data: { jobs: { edges: { node: { id: string; status: string; output: unknown } }[] } } }
+      ).data.jobs.edges[0]?.node;
+      return node?.id === id && node.status === "SUCCEEDED" ? node : null;
+    },
+    90_000,
+    "the printed job to succeed",
+  );
   expect(final.output).toMatchObject({ images: [{ width: 64, height: 64, content_type: "image/png" }] });
 
   // Ctrl-C stops everything it started: the npm process group ends.
   process.kill(-(started.pid as number), "SIGINT");
   await new Promise((resolve) => started.once("exit", resolve));
   // pgrep exits 1 when nothing matches (and never matches itself).
-  const left = await run("pgrep", ["-f", clone]).then((r) => r.stdout.trim(), () => "");
+  const left = await run("pgrep", ["-f", clone]).then(
+    (r) => r.stdout.trim(),
+    () => "",
+  );
   expect(left).toBe("");
 }, 420_000);

@@ -18,7 +18,19 @@ export function startLocalAgent(opts: {
 }): LocalAgent {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", agentEntry, "--server-url", opts.serverUrl, "--work-dir", opts.workDir, "--capacity", String(opts.capacity), "--node-name", "local"],
+    [
+      "--import",
+      "tsx",
+      agentEntry,
+      "--server-url",
+      opts.serverUrl,
+      "--work-dir",
+      opts.workDir,
+      "--capacity",
+      String(opts.capacity),
+      "--node-name",
+      "local",
+    ],
     {
       // The token goes by environment, not argv, so `ps` does not show it.
       env: { ...process.env, VYVO_ENROLLMENT_TOKEN: opts.enrollmentToken },

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readOrCreateSecretFile } from "../persisted-secret.js";
 
 /**
  * Secrets at rest (SSH private keys): AES-256-GCM, a fresh 12-byte IV per value, the auth tag
@@ -39,32 +39,12 @@ export const NODE_SECRETS_KEY_FILE = "node-secrets.key";
 export async function loadNodeSecretsKey(configured: string | undefined, dataDir: string): Promise<Buffer> {
   if (configured) return Buffer.from(configured, "base64");
   const file = join(dataDir, NODE_SECRETS_KEY_FILE);
-  let text = await readIfExists(file);
-  if (text === null) {
-    await mkdir(dataDir, { recursive: true });
-    // Written aside, then linked into place: link fails if the file exists, so two servers
-    // starting on one folder agree on one key, and nobody reads a half-written file.
-    const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await writeFile(draft, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    try {
-      await link(draft, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    } finally {
-      await unlink(draft);
-    }
-    text = (await readIfExists(file)) ?? "";
-  }
+  const text = await readOrCreateSecretFile(
+    dataDir,
+    NODE_SECRETS_KEY_FILE,
+    () => `${randomBytes(32).toString("base64")}\n`,
+  );
   const key = Buffer.from(text, "base64");
   if (key.length !== 32) throw new Error(`${file} holds no usable key (32 bytes, base64)`);
   return key;
-}
-
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return (await readFile(file, "utf8")).trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
 }

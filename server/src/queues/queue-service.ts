@@ -1,5 +1,5 @@
-import type { PrismaClient } from "../generated/prisma/client.js";
 import { type EventBus, topics } from "../events/event-bus.js";
+import type { PrismaClient } from "../generated/prisma/client.js";
 import type { JobTransitions } from "../jobs/job-transitions.js";
 import type { QueuePort, QueueStats } from "../queue/port.js";
 
@@ -14,11 +14,13 @@ export class QueueService {
 
   /** Stats for every registered model (a model with nothing queued still shows, with zeros). */
   async list(modelIds?: string[]): Promise<QueueStats[]> {
-    const models = modelIds ?? (await this.prisma.model.findMany({ select: { id: true }, orderBy: { id: "asc" } })).map((m) => m.id);
+    const models =
+      modelIds ?? (await this.prisma.model.findMany({ select: { id: true }, orderBy: { id: "asc" } })).map((m) => m.id);
     const stats = await this.queue.stats(models);
     const byModel = new Map(stats.map((s) => [s.modelId, s]));
     return models.map(
-      (modelId) => byModel.get(modelId) ?? { modelId, depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: false },
+      (modelId) =>
+        byModel.get(modelId) ?? { modelId, depth: 0, running: 0, delayed: 0, oldestEnqueuedAt: null, paused: false },
     );
   }
 

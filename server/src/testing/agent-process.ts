@@ -13,7 +13,12 @@ export interface AgentProcess {
 }
 
 /** The real agent (agent/src/main.ts) as its own OS process, as it runs on a GPU host. */
-export function startAgentProcess(opts: { serverUrl: string; workDir: string; nodeToken: string; extraArgs?: string[] }): AgentProcess {
+export function startAgentProcess(opts: {
+  serverUrl: string;
+  workDir: string;
+  nodeToken: string;
+  extraArgs?: string[];
+}): AgentProcess {
   const child = spawn(
     process.execPath,
     [

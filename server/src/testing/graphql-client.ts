@@ -38,7 +38,10 @@ export async function gqlData<T = Record<string, unknown>>(
 }
 
 /** A graphql-ws client; without connectionParams it authenticates as the bootstrap admin. */
-export function wsClient(baseUrl: string, connectionParams: Record<string, unknown> = { apiKey: TEST_API_KEY }): Client {
+export function wsClient(
+  baseUrl: string,
+  connectionParams: Record<string, unknown> = { apiKey: TEST_API_KEY },
+): Client {
   return createClient({
     url: `${baseUrl.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
@@ -89,7 +92,11 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
   };
 }
 
-export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

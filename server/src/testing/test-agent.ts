@@ -75,7 +75,10 @@ export class TestAgent {
 
   /** Returns the attempt reference (just jobId and attemptId, ready to report with) and the command. */
   async waitForRunJob(jobId?: string, timeoutMs = 15_000): Promise<AttemptRef & { command: Command }> {
-    const command = await this.waitForCommand((c) => c.__typename === "RunJobCommand" && (!jobId || c.jobId === jobId), timeoutMs);
+    const command = await this.waitForCommand(
+      (c) => c.__typename === "RunJobCommand" && (!jobId || c.jobId === jobId),
+      timeoutMs,
+    );
     const ref = { jobId: command.jobId as string, attemptId: command.attemptId as string };
     this.running.set(ref.attemptId, ref);
     return { ...ref, command };
@@ -101,10 +104,9 @@ export class TestAgent {
   }
 
   async report(input: Record<string, unknown>) {
-    const result = await this.mutate<{ agentReport: { accepted: number; rejected: { attemptId: string; reason: string }[] } }>(
-      AGENT_REPORT,
-      { input },
-    );
+    const result = await this.mutate<{
+      agentReport: { accepted: number; rejected: { attemptId: string; reason: string }[] };
+    }>(AGENT_REPORT, { input });
     return result.agentReport;
   }
 
@@ -116,7 +118,9 @@ export class TestAgent {
     const first = this.seq.get(ref.attemptId) ?? 0;
     this.seq.set(ref.attemptId, first + messages.length);
     const at = new Date().toISOString();
-    return this.report({ logs: messages.map((message, i) => ({ ...pick(ref), seq: first + i, level: "info", message, at })) });
+    return this.report({
+      logs: messages.map((message, i) => ({ ...pick(ref), seq: first + i, level: "info", message, at })),
+    });
   }
 
   complete(ref: AttemptRef, output: unknown) {

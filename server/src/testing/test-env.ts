@@ -1,7 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { type Config, parseConfig } from "../config.js";
 import { type RunningServer, startServer } from "../main.js";

@@ -1,6 +1,6 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
-import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { join } from "node:path";
+import { readOrCreateSecretFile } from "../persisted-secret.js";
 
 export const SIGNING_KEY_FILE = "webhook-signing-key.pem";
 
@@ -16,23 +16,9 @@ const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "he
 export async function loadWebhookSigningKey(configured: string | undefined, dataDir: string): Promise<KeyObject> {
   if (configured) return parseSigningKey(configured);
   const file = join(dataDir, SIGNING_KEY_FILE);
-  let pem = await readIfExists(file);
-  if (pem === null) {
-    await mkdir(dataDir, { recursive: true });
-    const { privateKey } = generateKeyPairSync("ed25519");
-    // Written aside, then linked into place: link fails if the file exists, so two servers
-    // starting on one folder end up with one key, and nobody reads a half-written file.
-    const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await writeFile(draft, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600, flag: "wx" });
-    try {
-      await link(draft, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    } finally {
-      await unlink(draft);
-    }
-    pem = (await readIfExists(file)) ?? "";
-  }
+  const pem = await readOrCreateSecretFile(dataDir, SIGNING_KEY_FILE, () =>
+    String(generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" })),
+  );
   try {
     return parseSigningKey(pem);
   } catch (error) {
@@ -57,13 +43,4 @@ function seedOf(text: string): Buffer {
   if (seed.length !== 32)
     throw new Error("WEBHOOK_SIGNING_KEY must be a PKCS#8 PEM or a 32-byte seed in hex or base64");
   return seed;
-}
-
-async function readIfExists(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
 }

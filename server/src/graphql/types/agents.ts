@@ -79,7 +79,9 @@ const RestartAgentCommand = builder.objectRef<Of<"RestartAgentCommand">>("Restar
 const UpgradeAgentCommand = builder.objectRef<Of<"UpgradeAgentCommand">>("UpgradeAgentCommand").implement({
   fields: (t) => ({
     commandId: t.exposeString("commandId"),
-    bundleUrl: t.exposeString("bundleUrl", { description: "Absolute, or a path on the control plane (sent with the node token)." }),
+    bundleUrl: t.exposeString("bundleUrl", {
+      description: "Absolute, or a path on the control plane (sent with the node token).",
+    }),
     sha256: t.exposeString("sha256"),
   }),
 });
@@ -87,7 +89,10 @@ const UpgradeAgentCommand = builder.objectRef<Of<"UpgradeAgentCommand">>("Upgrad
 const DrainCommand = builder.objectRef<Of<"DrainCommand">>("DrainCommand").implement({
   fields: (t) => ({
     commandId: t.exposeString("commandId"),
-    deadlineMs: t.exposeInt("deadlineMs", { nullable: true, description: "The server requeues what still runs after it." }),
+    deadlineMs: t.exposeInt("deadlineMs", {
+      nullable: true,
+      description: "The server requeues what still runs after it.",
+    }),
   }),
 });
 
@@ -213,7 +218,9 @@ const AgentReportInput = builder.inputType("AgentReportInput", {
 
 const HeartbeatResult = builder.objectRef<{ lostAttemptIds: string[]; serverTime: Date }>("HeartbeatResult").implement({
   fields: (t) => ({
-    lostAttemptIds: t.exposeStringList("lostAttemptIds", { description: "Attempts this node no longer holds: stop them." }),
+    lostAttemptIds: t.exposeStringList("lostAttemptIds", {
+      description: "Attempts this node no longer holds: stop them.",
+    }),
     serverTime: t.expose("serverTime", { type: "DateTime" }),
   }),
 });

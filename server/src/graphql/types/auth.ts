@@ -1,6 +1,6 @@
-import type { ApiKey, Role, User } from "../../generated/prisma/client.js";
 import { ALL_PERMISSIONS, PERMISSIONS } from "../../auth/permissions.js";
 import { DomainError } from "../../errors.js";
+import type { ApiKey, Role, User } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
 import type { GraphQLContext } from "../context.js";
 
@@ -25,7 +25,8 @@ const UserRef = builder.objectRef<User & { role?: Role }>("User").implement({
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     role: t.field({
       type: RoleRef,
-      resolve: async (user, _args, ctx) => user.role ?? (await ctx.prisma.role.findUniqueOrThrow({ where: { id: user.roleId } })),
+      resolve: async (user, _args, ctx) =>
+        user.role ?? (await ctx.prisma.role.findUniqueOrThrow({ where: { id: user.roleId } })),
     }),
   }),
 });
@@ -64,20 +65,20 @@ const Viewer = builder.objectRef<GraphQLContext>("Viewer").implement({
   }),
 });
 
-const LoginResult = builder
-  .objectRef<{ user: User; csrfToken: string; expiresAt: Date }>("LoginResult")
-  .implement({
-    fields: (t) => ({
-      user: t.field({ type: UserRef, resolve: (r) => r.user }),
-      csrfToken: t.exposeString("csrfToken"),
-      expiresAt: t.expose("expiresAt", { type: "DateTime" }),
-    }),
-  });
+const LoginResult = builder.objectRef<{ user: User; csrfToken: string; expiresAt: Date }>("LoginResult").implement({
+  fields: (t) => ({
+    user: t.field({ type: UserRef, resolve: (r) => r.user }),
+    csrfToken: t.exposeString("csrfToken"),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+  }),
+});
 
 const CreatedApiKey = builder.objectRef<{ key: ApiKey; secret: string }>("CreatedApiKey").implement({
   fields: (t) => ({
     apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.key }),
-    secret: t.exposeString("secret", { description: "Shown once. Send it as `Authorization: Bearer <secret>` or `Key <secret>`." }),
+    secret: t.exposeString("secret", {
+      description: "Shown once. Send it as `Authorization: Bearer <secret>` or `Key <secret>`.",
+    }),
   }),
 });
 
@@ -153,7 +154,8 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
     },
-    resolve: (_root, args, ctx) => ctx.auth.completeSetup(args.token, { email: args.email, name: args.name, password: args.password }),
+    resolve: (_root, args, ctx) =>
+      ctx.auth.completeSetup(args.token, { email: args.email, name: args.name, password: args.password }),
   }),
   createUser: t.field({
     type: UserRef,
@@ -198,7 +200,11 @@ builder.mutationFields((t) => ({
       expiresAt: t.arg({ type: "DateTime" }),
     },
     resolve: (_root, args, ctx) =>
-      ctx.auth.createApiKey(ownerIdOf(ctx), { name: args.name, scopes: args.scopes ?? [], expiresAt: args.expiresAt ?? null }),
+      ctx.auth.createApiKey(ownerIdOf(ctx), {
+        name: args.name,
+        scopes: args.scopes ?? [],
+        expiresAt: args.expiresAt ?? null,
+      }),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,

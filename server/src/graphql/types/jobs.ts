@@ -1,8 +1,8 @@
-import { JobStatus } from "../../generated/prisma/enums.js";
-import type { Job } from "../../generated/prisma/client.js";
-import { topics } from "../../events/event-bus.js";
-import type { SubmitRequest } from "../../jobs/job-service.js";
 import { DomainError, type FieldIssue } from "../../errors.js";
+import { topics } from "../../events/event-bus.js";
+import type { Job } from "../../generated/prisma/client.js";
+import { JobStatus } from "../../generated/prisma/enums.js";
+import type { SubmitRequest } from "../../jobs/job-service.js";
 import { builder } from "../builder.js";
 import { FieldIssueRef } from "./errors.js";
 
@@ -66,7 +66,10 @@ export const JobRef = builder.prismaObject("Job", {
     route: t.exposeString("route", { nullable: true }),
     error: t.exposeString("error", { nullable: true }),
     errorType: t.exposeString("errorType", { nullable: true }),
-    cause: t.exposeString("cause", { nullable: true, description: "Why the job ended as it did, or why it was last retried." }),
+    cause: t.exposeString("cause", {
+      nullable: true,
+      description: "Why the job ended as it did, or why it was last retried.",
+    }),
     idempotencyKey: t.exposeString("idempotencyKey", { nullable: true }),
     attemptCount: t.exposeInt("attemptCount"),
     maxAttempts: t.exposeInt("maxAttempts"),
@@ -91,7 +94,11 @@ export const JobRef = builder.prismaObject("Job", {
       type: [JobLogLine],
       args: { limit: t.arg.int({ defaultValue: 1000 }) },
       resolve: (job, args, ctx) =>
-        ctx.prisma.jobLog.findMany({ where: { jobId: job.id }, orderBy: { id: "asc" }, take: Math.min(args.limit ?? 1000, 10_000) }),
+        ctx.prisma.jobLog.findMany({
+          where: { jobId: job.id },
+          orderBy: { id: "asc" },
+          take: Math.min(args.limit ?? 1000, 10_000),
+        }),
     }),
   }),
 });
@@ -121,7 +128,12 @@ builder.queryFields((t) => ({
           ...(args.status?.length ? { status: { in: args.status } } : {}),
           ...(args.modelId ? { modelId: args.modelId } : {}),
           ...(args.createdAfter || args.createdBefore
-            ? { createdAt: { ...(args.createdAfter ? { gte: args.createdAfter } : {}), ...(args.createdBefore ? { lt: args.createdBefore } : {}) } }
+            ? {
+                createdAt: {
+                  ...(args.createdAfter ? { gte: args.createdAfter } : {}),
+                  ...(args.createdBefore ? { lt: args.createdBefore } : {}),
+                },
+              }
             : {}),
         },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
@@ -145,8 +157,12 @@ const SubmitJobInput = builder.inputType("SubmitJobInput", {
 type SubmitJobArgs = typeof SubmitJobInput.$inferInput;
 
 function toSubmitRequest(input: SubmitJobArgs, actor: string): SubmitRequest {
-  for (const [name, value] of [["startTimeoutMs", input.startTimeoutMs], ["timeoutMs", input.timeoutMs]] as const) {
-    if (value !== null && value !== undefined && value <= 0) throw new DomainError("INVALID_INPUT", `${name} must be positive`);
+  for (const [name, value] of [
+    ["startTimeoutMs", input.startTimeoutMs],
+    ["timeoutMs", input.timeoutMs],
+  ] as const) {
+    if (value !== null && value !== undefined && value <= 0)
+      throw new DomainError("INVALID_INPUT", `${name} must be positive`);
   }
   return {
     modelId: input.modelId,
@@ -175,13 +191,15 @@ interface SubmitResultShape {
 }
 
 // A plain object, not the Error itself: graphql-js turns a returned Error into a field error.
-const SubmitError = builder.objectRef<{ code: string; message: string; issues: FieldIssue[] }>("SubmitError").implement({
-  fields: (t) => ({
-    code: t.exposeString("code"),
-    message: t.exposeString("message"),
-    issues: t.field({ type: [FieldIssueRef], resolve: (error) => error.issues }),
-  }),
-});
+const SubmitError = builder
+  .objectRef<{ code: string; message: string; issues: FieldIssue[] }>("SubmitError")
+  .implement({
+    fields: (t) => ({
+      code: t.exposeString("code"),
+      message: t.exposeString("message"),
+      issues: t.field({ type: [FieldIssueRef], resolve: (error) => error.issues }),
+    }),
+  });
 
 const SubmitJobResult = builder.objectRef<SubmitResultShape>("SubmitJobResult").implement({
   description: "One item of a batch submit: the job, or why this item was refused.",
@@ -252,7 +270,8 @@ builder.subscriptionFields((t) => ({
     type: JobRef,
     description: "The job now, then every change of it, in order.",
     args: { id: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => withCurrent(ctx.events.subscribe<Job>(topics.jobUpdated(String(args.id))), () => ctx.jobs.get(String(args.id))),
+    subscribe: (_root, args, ctx) =>
+      withCurrent(ctx.events.subscribe<Job>(topics.jobUpdated(String(args.id))), () => ctx.jobs.get(String(args.id))),
     resolve: (job) => job,
   }),
   jobLogs: t.field({

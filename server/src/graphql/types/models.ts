@@ -56,7 +56,8 @@ const CreateModelVersionInput = builder.inputType("CreateModelVersionInput", {
     runner: t.field({
       type: "JSON",
       required: true,
-      description: '{ kind: "process", command, args?, cwd?, env?, artifactUrl? } or { kind: "container", image, args?, env?, gpus? }',
+      description:
+        '{ kind: "process", command, args?, cwd?, env?, artifactUrl? } or { kind: "container", image, args?, env?, gpus? }',
     }),
     inputSchema: t.field({ type: "JSON", description: "JSON Schema that every job input must match." }),
     outputSchema: t.field({ type: "JSON" }),
