@@ -149,5 +149,5 @@ describe("kill -9 of a server process", () => {
     } finally {
       await second.stop();
     }
-  });
+  }, 120_000);
 });

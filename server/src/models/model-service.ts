@@ -40,6 +40,8 @@ const VERSION_CACHE_MS = 1_000;
 export class ModelService {
   /** Latest version per model, cached briefly: submit reads it on every job. */
   private readonly latest = new Map<string, { version: ModelVersion; at: number }>();
+  /** Reads in flight, so that concurrent submits share one. */
+  private readonly reading = new Map<string, Promise<ModelVersion>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -105,19 +107,36 @@ export class ModelService {
     }
   }
 
-  /** The version new jobs of a model run on. */
+  /**
+   * The version new jobs of a model run on. Past the cache's second, the version known so far
+   * is still used while one read (not one per submit) fetches the latest: versions are
+   * immutable, and a new one is picked up by that read (at once on the replica that made it).
+   */
   async currentVersion(modelId: string): Promise<ModelVersion> {
     const cached = this.latest.get(modelId);
     if (cached && this.now() - cached.at < VERSION_CACHE_MS) return cached.version;
-    const version = await this.prisma.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" } });
-    if (!version) {
-      const exists = await this.prisma.model.count({ where: { id: modelId } });
-      throw exists
-        ? new DomainError("INVALID_STATE", `model ${modelId} has no version to run`)
-        : notFound("model", modelId);
-    }
-    this.latest.set(modelId, { version, at: this.now() });
-    return version;
+    const read = this.readCurrentVersion(modelId);
+    if (!cached) return read;
+    read.catch(() => undefined); // the next call reads again
+    return cached.version;
+  }
+
+  private readCurrentVersion(modelId: string): Promise<ModelVersion> {
+    let read = this.reading.get(modelId);
+    if (read) return read;
+    read = (async () => {
+      const version = await this.prisma.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" } });
+      if (!version) {
+        const exists = await this.prisma.model.count({ where: { id: modelId } });
+        throw exists
+          ? new DomainError("INVALID_STATE", `model ${modelId} has no version to run`)
+          : notFound("model", modelId);
+      }
+      this.latest.set(modelId, { version, at: this.now() });
+      return version;
+    })().finally(() => this.reading.delete(modelId));
+    this.reading.set(modelId, read);
+    return read;
   }
 
   async versionById(id: string): Promise<ModelVersion> {

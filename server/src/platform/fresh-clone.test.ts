@@ -65,10 +65,16 @@ it("npm ci && npm start on a fresh clone comes up, and the printed command compl
   // Ctrl-C stops everything it started: the npm process group ends.
   process.kill(-(started.pid as number), "SIGINT");
   await new Promise((resolve) => started.once("exit", resolve));
-  // pgrep exits 1 when nothing matches (and never matches itself).
-  const left = await run("pgrep", ["-f", clone]).then(
-    (r) => r.stdout.trim(),
-    () => "",
+  // npm exits at once; the platform then drains its agent and runners and exits. pgrep exits 1
+  // when nothing matches (and never matches itself).
+  const leftOver = () =>
+    run("pgrep", ["-f", clone]).then(
+      (r) => r.stdout.trim(),
+      () => "",
+    );
+  await waitFor(async () => (await leftOver()) === "", 30_000, "every process of the clone to stop").catch(
+    async (error: Error) => {
+      throw new Error(`${error.message}: still running ${await leftOver()}`);
+    },
   );
-  expect(left).toBe("");
 }, 420_000);
