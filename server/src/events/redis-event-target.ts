@@ -26,14 +26,31 @@ export function createRedisEventTarget(publisher: Redis, subscriber: Redis, batc
     const set = listeners.get(channel);
     if (!set) return;
     const event = new CustomEvent(channel, { detail });
-    for (const listener of set) listener(event);
+    for (const listener of set) {
+      try {
+        listener(event);
+      } catch {
+        // A subscriber too far behind (its buffer is full) loses this event; the process must not.
+      }
+    }
   };
 
+  // Big batches are handed out in slices with a turn of the event loop between them, so that
+  // subscribers drain as they go instead of being pushed a thousand events at once. The chain
+  // keeps messages in the order they arrived.
+  let chain = Promise.resolve();
+  const SLICE = 256;
   subscriber.on("message", (channel: string, message: string) => {
-    if (channel !== batchChannel) return deliver(channel, message === "" ? null : JSON.parse(message));
-    for (const [channels, payload] of JSON.parse(message) as [string[], unknown][]) {
-      for (const itemChannel of channels) deliver(itemChannel, payload);
-    }
+    chain = chain
+      .then(async () => {
+        if (channel !== batchChannel) return deliver(channel, message === "" ? null : JSON.parse(message));
+        let delivered = 0;
+        for (const [channels, payload] of JSON.parse(message) as [string[], unknown][]) {
+          for (const itemChannel of channels) deliver(itemChannel, payload);
+          if (++delivered % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      })
+      .catch(() => undefined); // a malformed message is dropped, never thrown into the Redis client
   });
   void subscriber.subscribe(batchChannel).catch(() => 0);
 
