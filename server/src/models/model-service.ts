@@ -98,6 +98,7 @@ export class ModelService {
           },
         });
         this.latest.delete(input.modelId);
+        this.reading.delete(input.modelId);
         return version;
       } catch (error) {
         // Two concurrent creates picked the same number: take the next one.
@@ -122,9 +123,10 @@ export class ModelService {
   }
 
   private readCurrentVersion(modelId: string): Promise<ModelVersion> {
-    let read = this.reading.get(modelId);
-    if (read) return read;
-    read = (async () => {
+    const inFlight = this.reading.get(modelId);
+    if (inFlight) return inFlight;
+    let started: Promise<ModelVersion> | undefined;
+    started = (async () => {
       const version = await this.prisma.modelVersion.findFirst({ where: { modelId }, orderBy: { version: "desc" } });
       if (!version) {
         const exists = await this.prisma.model.count({ where: { id: modelId } });
@@ -132,11 +134,14 @@ export class ModelService {
           ? new DomainError("INVALID_STATE", `model ${modelId} has no version to run`)
           : notFound("model", modelId);
       }
-      this.latest.set(modelId, { version, at: this.now() });
+      // A version created meanwhile dropped this read (createVersion): its answer may be old.
+      if (this.reading.get(modelId) === started) this.latest.set(modelId, { version, at: this.now() });
       return version;
-    })().finally(() => this.reading.delete(modelId));
-    this.reading.set(modelId, read);
-    return read;
+    })().finally(() => {
+      if (this.reading.get(modelId) === started) this.reading.delete(modelId);
+    });
+    this.reading.set(modelId, started);
+    return started;
   }
 
   async versionById(id: string): Promise<ModelVersion> {
