@@ -19,7 +19,6 @@ type Documents = {
     "\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.NodeUpdatedDocument,
     "\n  fragment QueueFields on Queue {\n    modelId\n    depth\n    running\n    delayed\n    paused\n    oldestEnqueuedAt\n    oldestWaitMs\n  }\n": typeof types.QueueFieldsFragmentDoc,
     "\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n": typeof types.QueueUpdatedDocument,
-    "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.CreateEnrollmentTokenDocument,
     "\n  subscription JobLogs($id: ID!) {\n    jobLogs(id: $id) {\n      attemptId\n      seq\n      level\n      message\n      at\n    }\n  }\n": typeof types.JobLogsDocument,
     "\n  fragment JobDetailFields on Job {\n    id\n    modelId\n    modelVersionId\n    status\n    priority\n    input\n    output\n    error\n    errorType\n    cause\n    route\n    attemptCount\n    maxAttempts\n    currentAttemptId\n    submittedBy\n    createdAt\n    startedAt\n    finishedAt\n    queueWaitMs\n    runTimeMs\n    totalTimeMs\n    queuePosition\n    attempts {\n      id\n      number\n      nodeId\n      status\n      cause\n      assignedAt\n      startedAt\n      finishedAt\n    }\n    events {\n      id\n      type\n      fromStatus\n      toStatus\n      cause\n      actor\n      attemptId\n      detail\n      at\n    }\n    artifacts {\n      id\n      fileName\n      contentType\n      sizeBytes\n      url\n    }\n  }\n": typeof types.JobDetailFieldsFragmentDoc,
     "\n  query Job($id: ID!) {\n    job(id: $id) {\n      ...JobDetailFields\n    }\n  }\n": typeof types.JobDocument,
@@ -31,6 +30,8 @@ type Documents = {
     "\n  subscription JobRowUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobRowFields\n    }\n  }\n": typeof types.JobRowUpdatedDocument,
     "\n  query ModelsForFilter {\n    models {\n      id\n    }\n  }\n": typeof types.ModelsForFilterDocument,
     "\n  query Models {\n    models {\n      id\n      name\n      description\n      createdAt\n      versions {\n        id\n        version\n        createdAt\n        gpuCount\n        gpuMemoryMb\n        timeoutMs\n        maxAttempts\n        inputSchema\n        runner\n      }\n    }\n  }\n": typeof types.ModelsDocument,
+    "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n": typeof types.SubmitJobDocument,
+    "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": typeof types.CreateEnrollmentTokenDocument,
     "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.CordonNodeDocument,
     "\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": typeof types.UncordonNodeDocument,
     "\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n": typeof types.DrainNodeDocument,
@@ -41,15 +42,15 @@ type Documents = {
     "\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n": typeof types.NodeEventsDocument,
     "\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n": typeof types.SetNodeLabelsDocument,
     "\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n": typeof types.RestartAgentDocument,
-    "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": typeof types.OverviewJobsDocument,
     "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n": typeof types.ProvisioningLogsDocument,
     "\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n": typeof types.RetryProvisioningRunDocument,
     "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n": typeof types.ConfirmHostKeyDocument,
+    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": typeof types.RegisterSshHostDocument,
+    "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": typeof types.OverviewJobsDocument,
     "\n  query Queues {\n    queues {\n      ...QueueFields\n    }\n  }\n": typeof types.QueuesDocument,
     "\n  mutation PauseQueue($modelId: String!) {\n    pauseQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": typeof types.PauseQueueDocument,
     "\n  mutation ResumeQueue($modelId: String!) {\n    resumeQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": typeof types.ResumeQueueDocument,
     "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n": typeof types.PurgeQueueDocument,
-    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": typeof types.RegisterSshHostDocument,
     "\n  query ApiKeys {\n    apiKeys {\n      id\n      name\n      prefix\n      ownerId\n      scopes\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": typeof types.ApiKeysDocument,
     "\n  mutation CreateApiKey($name: String!, $scopes: [String!], $expiresAt: DateTime) {\n    createApiKey(name: $name, scopes: $scopes, expiresAt: $expiresAt) {\n      secret\n      apiKey {\n        id\n        name\n        prefix\n      }\n    }\n  }\n": typeof types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": typeof types.RevokeApiKeyDocument,
@@ -59,7 +60,6 @@ type Documents = {
     "\n  mutation CreateUser($email: String!, $name: String!, $password: String!, $role: String!) {\n    createUser(email: $email, name: $name, password: $password, role: $role) {\n      id\n      email\n    }\n  }\n": typeof types.CreateUserDocument,
     "\n  mutation SetUserRole($userId: ID!, $role: String!) {\n    setUserRole(userId: $userId, role: $role) {\n      id\n      role {\n        id\n        name\n      }\n    }\n  }\n": typeof types.SetUserRoleDocument,
     "\n  mutation DisableUser($userId: ID!) {\n    disableUser(userId: $userId) {\n      id\n      disabled\n    }\n  }\n": typeof types.DisableUserDocument,
-    "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n": typeof types.SubmitJobDocument,
     "\n  query Viewer {\n    viewer {\n      kind\n      id\n      name\n      permissions\n      csrfToken\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  mutation Login($email: String!, $password: String!) {\n    login(email: $email, password: $password) {\n      expiresAt\n    }\n  }\n": typeof types.LoginDocument,
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
@@ -70,7 +70,6 @@ const documents: Documents = {
     "\n  subscription NodeUpdated($id: ID) {\n    nodeUpdated(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.NodeUpdatedDocument,
     "\n  fragment QueueFields on Queue {\n    modelId\n    depth\n    running\n    delayed\n    paused\n    oldestEnqueuedAt\n    oldestWaitMs\n  }\n": types.QueueFieldsFragmentDoc,
     "\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n": types.QueueUpdatedDocument,
-    "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": types.CreateEnrollmentTokenDocument,
     "\n  subscription JobLogs($id: ID!) {\n    jobLogs(id: $id) {\n      attemptId\n      seq\n      level\n      message\n      at\n    }\n  }\n": types.JobLogsDocument,
     "\n  fragment JobDetailFields on Job {\n    id\n    modelId\n    modelVersionId\n    status\n    priority\n    input\n    output\n    error\n    errorType\n    cause\n    route\n    attemptCount\n    maxAttempts\n    currentAttemptId\n    submittedBy\n    createdAt\n    startedAt\n    finishedAt\n    queueWaitMs\n    runTimeMs\n    totalTimeMs\n    queuePosition\n    attempts {\n      id\n      number\n      nodeId\n      status\n      cause\n      assignedAt\n      startedAt\n      finishedAt\n    }\n    events {\n      id\n      type\n      fromStatus\n      toStatus\n      cause\n      actor\n      attemptId\n      detail\n      at\n    }\n    artifacts {\n      id\n      fileName\n      contentType\n      sizeBytes\n      url\n    }\n  }\n": types.JobDetailFieldsFragmentDoc,
     "\n  query Job($id: ID!) {\n    job(id: $id) {\n      ...JobDetailFields\n    }\n  }\n": types.JobDocument,
@@ -82,6 +81,8 @@ const documents: Documents = {
     "\n  subscription JobRowUpdated($id: ID!) {\n    jobUpdated(id: $id) {\n      ...JobRowFields\n    }\n  }\n": types.JobRowUpdatedDocument,
     "\n  query ModelsForFilter {\n    models {\n      id\n    }\n  }\n": types.ModelsForFilterDocument,
     "\n  query Models {\n    models {\n      id\n      name\n      description\n      createdAt\n      versions {\n        id\n        version\n        createdAt\n        gpuCount\n        gpuMemoryMb\n        timeoutMs\n        maxAttempts\n        inputSchema\n        runner\n      }\n    }\n  }\n": types.ModelsDocument,
+    "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n": types.SubmitJobDocument,
+    "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n": types.CreateEnrollmentTokenDocument,
     "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.CordonNodeDocument,
     "\n  mutation UncordonNode($id: ID!) {\n    uncordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n": types.UncordonNodeDocument,
     "\n  mutation DrainNode($id: ID!, $deadlineMs: Int!) {\n    drainNode(id: $id, deadlineMs: $deadlineMs) {\n      ...NodeFields\n    }\n  }\n": types.DrainNodeDocument,
@@ -92,15 +93,15 @@ const documents: Documents = {
     "\n  subscription NodeEvents($nodeId: ID!) {\n    nodeEvents(nodeId: $nodeId) {\n      id\n      type\n      fromState\n      toState\n      message\n      actor\n      at\n    }\n  }\n": types.NodeEventsDocument,
     "\n  mutation SetNodeLabels($id: ID!, $labels: JSON!, $pool: String) {\n    setNodeLabels(id: $id, labels: $labels, pool: $pool) {\n      ...NodeFields\n    }\n  }\n": types.SetNodeLabelsDocument,
     "\n  mutation RestartAgent($id: ID!) {\n    restartAgent(id: $id, reason: \"restarted from the admin console\") {\n      commandId\n    }\n  }\n": types.RestartAgentDocument,
-    "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": types.OverviewJobsDocument,
     "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n": types.ProvisioningLogsDocument,
     "\n  mutation RetryProvisioningRun($id: ID!) {\n    retryProvisioningRun(id: $id) {\n      id\n      status\n    }\n  }\n": types.RetryProvisioningRunDocument,
     "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n": types.ConfirmHostKeyDocument,
+    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": types.RegisterSshHostDocument,
+    "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n": types.OverviewJobsDocument,
     "\n  query Queues {\n    queues {\n      ...QueueFields\n    }\n  }\n": types.QueuesDocument,
     "\n  mutation PauseQueue($modelId: String!) {\n    pauseQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": types.PauseQueueDocument,
     "\n  mutation ResumeQueue($modelId: String!) {\n    resumeQueue(modelId: $modelId) {\n      ...QueueFields\n    }\n  }\n": types.ResumeQueueDocument,
     "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n": types.PurgeQueueDocument,
-    "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n": types.RegisterSshHostDocument,
     "\n  query ApiKeys {\n    apiKeys {\n      id\n      name\n      prefix\n      ownerId\n      scopes\n      createdAt\n      expiresAt\n      lastUsedAt\n      revokedAt\n    }\n  }\n": types.ApiKeysDocument,
     "\n  mutation CreateApiKey($name: String!, $scopes: [String!], $expiresAt: DateTime) {\n    createApiKey(name: $name, scopes: $scopes, expiresAt: $expiresAt) {\n      secret\n      apiKey {\n        id\n        name\n        prefix\n      }\n    }\n  }\n": types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      id\n      revokedAt\n    }\n  }\n": types.RevokeApiKeyDocument,
@@ -110,7 +111,6 @@ const documents: Documents = {
     "\n  mutation CreateUser($email: String!, $name: String!, $password: String!, $role: String!) {\n    createUser(email: $email, name: $name, password: $password, role: $role) {\n      id\n      email\n    }\n  }\n": types.CreateUserDocument,
     "\n  mutation SetUserRole($userId: ID!, $role: String!) {\n    setUserRole(userId: $userId, role: $role) {\n      id\n      role {\n        id\n        name\n      }\n    }\n  }\n": types.SetUserRoleDocument,
     "\n  mutation DisableUser($userId: ID!) {\n    disableUser(userId: $userId) {\n      id\n      disabled\n    }\n  }\n": types.DisableUserDocument,
-    "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n": types.SubmitJobDocument,
     "\n  query Viewer {\n    viewer {\n      kind\n      id\n      name\n      permissions\n      csrfToken\n    }\n  }\n": types.ViewerDocument,
     "\n  mutation Login($email: String!, $password: String!) {\n    login(email: $email, password: $password) {\n      expiresAt\n    }\n  }\n": types.LoginDocument,
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
@@ -150,10 +150,6 @@ export function graphql(source: "\n  fragment QueueFields on Queue {\n    modelI
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n"): (typeof documents)["\n  subscription QueueUpdated {\n    queueUpdated {\n      ...QueueFields\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -201,6 +197,14 @@ export function graphql(source: "\n  query Models {\n    models {\n      id\n   
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n"): (typeof documents)["\n  mutation CreateEnrollmentToken($nodeName: String, $pool: String) {\n    createEnrollmentToken(nodeName: $nodeName, pool: $pool) {\n      token\n      expiresAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation CordonNode($id: ID!) {\n    cordonNode(id: $id) {\n      ...NodeFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -241,10 +245,6 @@ export function graphql(source: "\n  mutation RestartAgent($id: ID!) {\n    rest
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
 export function graphql(source: "\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n"): (typeof documents)["\n  subscription ProvisioningLogs($runId: ID!) {\n    provisioningLogs(runId: $runId) {\n      runId\n      step\n      position\n      status\n      line\n      at\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -254,6 +254,14 @@ export function graphql(source: "\n  mutation RetryProvisioningRun($id: ID!) {\n
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConfirmHostKey($id: ID!, $fingerprint: String!) {\n    confirmHostKey(id: $id, fingerprint: $fingerprint) {\n      nodeId\n      fingerprint\n      resumedRun {\n        id\n        status\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {\n    recent: jobs(createdAfter: $since, first: $recentFirst) {\n      edges {\n        node {\n          id\n          status\n          createdAt\n          finishedAt\n          cause\n        }\n      }\n      pageInfo {\n        hasNextPage\n      }\n    }\n    running: jobs(status: [ASSIGNED, RUNNING], first: $runningFirst) {\n      edges {\n        node {\n          ...JobRowFields\n        }\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -270,10 +278,6 @@ export function graphql(source: "\n  mutation ResumeQueue($modelId: String!) {\n
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n"): (typeof documents)["\n  mutation PurgeQueue($modelId: String!) {\n    purgeQueue(modelId: $modelId)\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"): (typeof documents)["\n  mutation RegisterSshHost($input: RegisterSshHostInput!) {\n    registerSshHost(input: $input) {\n      ...NodeFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -310,10 +314,6 @@ export function graphql(source: "\n  mutation SetUserRole($userId: ID!, $role: S
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DisableUser($userId: ID!) {\n    disableUser(userId: $userId) {\n      id\n      disabled\n    }\n  }\n"): (typeof documents)["\n  mutation DisableUser($userId: ID!) {\n    disableUser(userId: $userId) {\n      id\n      disabled\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SubmitJob($input: SubmitJobInput!) {\n    submitJob(input: $input) {\n      created\n      job {\n        id\n        status\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

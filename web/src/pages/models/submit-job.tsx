@@ -1,10 +1,10 @@
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useMemo, useState } from "react";
 import { useMutation } from "urql";
-import { errorIssues, errorMessage } from "../components/errors";
-import { SchemaFields } from "../forms/schema-form";
-import { buildInput, type FormValues, fieldsFromSchema, initialValues } from "../forms/schema-form-model";
-import { graphql } from "../gql/gql";
+import { errorIssues, errorMessage } from "../../components/errors";
+import { SchemaFields } from "../../forms/schema-form";
+import { buildInput, type FormValues, fieldsFromSchema, initialValues } from "../../forms/schema-form-model";
+import { graphql } from "../../gql/gql";
 
 const SubmitJobDocument = graphql(`
   mutation SubmitJob($input: SubmitJobInput!) {

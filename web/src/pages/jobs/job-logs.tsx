@@ -1,8 +1,8 @@
 import { useEffect, useRef } from "react";
 import { useSubscription } from "urql";
-import { ErrorState } from "../components/states";
-import { graphql } from "../gql/gql";
-import type { JobLogsSubscription } from "../gql/graphql";
+import { ErrorState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import type { JobLogsSubscription } from "../../gql/graphql";
 
 const JobLogsDocument = graphql(`
   subscription JobLogs($id: ID!) {

@@ -1,10 +1,10 @@
 import { useEffect, useRef } from "react";
 import { useMutation, useSubscription } from "urql";
-import { Badge } from "../components/badges";
-import { errorMessage } from "../components/errors";
-import { ErrorState } from "../components/states";
-import { graphql } from "../gql/gql";
-import { useCan } from "../session/session";
+import { Badge } from "../../components/badges";
+import { errorMessage } from "../../components/errors";
+import { ErrorState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import { useCan } from "../../session/session";
 import { foldProvisioningLog, type ProvisioningView } from "./provisioning-log";
 
 const ProvisioningLogsDocument = graphql(`

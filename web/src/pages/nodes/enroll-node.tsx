@@ -1,9 +1,9 @@
 import { type FormEvent, useState } from "react";
 import { useMutation } from "urql";
-import { Dialog } from "../components/dialog";
-import { errorMessage } from "../components/errors";
-import { formatTime } from "../components/format";
-import { graphql } from "../gql/gql";
+import { Dialog } from "../../components/dialog";
+import { errorMessage } from "../../components/errors";
+import { formatTime } from "../../components/format";
+import { graphql } from "../../gql/gql";
 
 const CreateEnrollmentTokenDocument = graphql(`
   mutation CreateEnrollmentToken($nodeName: String, $pool: String) {

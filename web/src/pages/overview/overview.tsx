@@ -1,21 +1,21 @@
 import { Link } from "@tanstack/react-router";
 import { useQuery } from "urql";
-import { Since } from "../components/ago";
-import { Badge, NodeStateBadge } from "../components/badges";
-import { formatDuration } from "../components/format";
-import { PageHeader } from "../components/layout";
-import { Meter } from "../components/meter";
-import { Empty, QueryState } from "../components/states";
-import { graphql } from "../gql/gql";
-import type { NodeFieldsFragment, OverviewJobsQuery, QueueFieldsFragment } from "../gql/graphql";
-import { useLiveNodes } from "../live/nodes";
-import { useQueueUpdates } from "../live/queue-updates";
-import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../live/use-live";
-import { useCan } from "../session/session";
-import { meanUtilization } from "./gpus";
-import { JobsTable } from "./jobs-list";
+import { Since } from "../../components/ago";
+import { Badge, NodeStateBadge } from "../../components/badges";
+import { formatDuration } from "../../components/format";
+import { PageHeader } from "../../components/layout";
+import { Meter } from "../../components/meter";
+import { Empty, QueryState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import type { NodeFieldsFragment, OverviewJobsQuery, QueueFieldsFragment } from "../../gql/graphql";
+import { useLiveNodes } from "../../live/nodes";
+import { useQueueUpdates } from "../../live/queue-updates";
+import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../../live/use-live";
+import { useCan } from "../../session/session";
+import { JobsTable } from "../jobs/jobs-list";
+import { meanUtilization } from "../nodes/gpus";
+import { useQueues } from "../queues/queues";
 import { failuresByCause, finishedPerMinute, windowStart } from "./overview-stats";
-import { useQueues } from "./queues";
 
 const OverviewJobsDocument = graphql(`
   query OverviewJobs($since: DateTime!, $recentFirst: Int, $runningFirst: Int) {

@@ -1,16 +1,16 @@
 import { Link } from "@tanstack/react-router";
 import { type CombinedError, useMutation, useQuery } from "urql";
-import { Since } from "../components/ago";
-import { Badge } from "../components/badges";
-import { ConfirmButton } from "../components/dialog";
-import { failureOf } from "../components/errors";
-import { PageHeader } from "../components/layout";
-import { Empty, QueryState } from "../components/states";
-import { graphql } from "../gql/gql";
-import type { QueueFieldsFragment } from "../gql/graphql";
-import { useQueueUpdates } from "../live/queue-updates";
-import { useRefetchOnReconnect } from "../live/use-live";
-import { useCan } from "../session/session";
+import { Since } from "../../components/ago";
+import { Badge } from "../../components/badges";
+import { ConfirmButton } from "../../components/dialog";
+import { failureOf } from "../../components/errors";
+import { PageHeader } from "../../components/layout";
+import { Empty, QueryState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import type { QueueFieldsFragment } from "../../gql/graphql";
+import { useQueueUpdates } from "../../live/queue-updates";
+import { useRefetchOnReconnect } from "../../live/use-live";
+import { useCan } from "../../session/session";
 
 export const QueuesDocument = graphql(`
   query Queues {

@@ -1,4 +1,4 @@
-import { graphql } from "../gql/gql";
+import { graphql } from "../../gql/gql";
 
 /** Model ids for filters and pickers. */
 export const ModelsForFilterDocument = graphql(`

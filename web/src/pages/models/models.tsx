@@ -1,13 +1,13 @@
 import { Link, useSearch } from "@tanstack/react-router";
 import { useQuery } from "urql";
-import { formatDuration, formatMb, formatTime } from "../components/format";
-import { JsonView } from "../components/json-view";
-import { PageHeader } from "../components/layout";
-import { Empty, QueryState } from "../components/states";
-import { graphql } from "../gql/gql";
-import type { ModelsQuery } from "../gql/graphql";
-import { useRefetchOnReconnect } from "../live/use-live";
-import { useCan } from "../session/session";
+import { formatDuration, formatMb, formatTime } from "../../components/format";
+import { JsonView } from "../../components/json-view";
+import { PageHeader } from "../../components/layout";
+import { Empty, QueryState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import type { ModelsQuery } from "../../gql/graphql";
+import { useRefetchOnReconnect } from "../../live/use-live";
+import { useCan } from "../../session/session";
 import { SubmitJobForm } from "./submit-job";
 
 const ModelsDocument = graphql(`

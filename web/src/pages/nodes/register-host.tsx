@@ -1,9 +1,9 @@
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { useMutation } from "urql";
-import { Dialog } from "../components/dialog";
-import { errorMessage } from "../components/errors";
-import { graphql } from "../gql/gql";
+import { Dialog } from "../../components/dialog";
+import { errorMessage } from "../../components/errors";
+import { graphql } from "../../gql/gql";
 import { parseLabels } from "./gpus";
 
 const RegisterSshHostDocument = graphql(`

@@ -1,16 +1,16 @@
 import { Link, useNavigate, useSearch } from "@tanstack/react-router";
 import { useQuery, useSubscription } from "urql";
-import { Ago } from "../components/ago";
-import { isTerminal, JobStatusBadge } from "../components/badges";
-import { formatDuration, shortId } from "../components/format";
-import { PageHeader } from "../components/layout";
-import { Empty, QueryState } from "../components/states";
-import { graphql } from "../gql/gql";
-import type { JobStatus } from "../gql/graphql";
-import { useQueueUpdates } from "../live/queue-updates";
-import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../live/use-live";
-import { useCan } from "../session/session";
-import { ModelsForFilterDocument } from "./models-query";
+import { Ago } from "../../components/ago";
+import { isTerminal, JobStatusBadge } from "../../components/badges";
+import { formatDuration, shortId } from "../../components/format";
+import { PageHeader } from "../../components/layout";
+import { Empty, QueryState } from "../../components/states";
+import { graphql } from "../../gql/gql";
+import type { JobStatus } from "../../gql/graphql";
+import { useQueueUpdates } from "../../live/queue-updates";
+import { usePolling, useRefetchOn, useRefetchOnReconnect } from "../../live/use-live";
+import { useCan } from "../../session/session";
+import { ModelsForFilterDocument } from "../models/models-query";
 
 export const JOB_STATUSES: JobStatus[] = [
   "QUEUED",

@@ -1,7 +1,7 @@
-import { isTerminal } from "../components/badges";
-import { formatBytes } from "../components/format";
-import { JsonView } from "../components/json-view";
-import type { JobDetailFieldsFragment } from "../gql/graphql";
+import { isTerminal } from "../../components/badges";
+import { formatBytes } from "../../components/format";
+import { JsonView } from "../../components/json-view";
+import type { JobDetailFieldsFragment } from "../../gql/graphql";
 
 interface Image {
   url: string;

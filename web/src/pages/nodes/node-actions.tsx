@@ -1,11 +1,11 @@
 import { useNavigate } from "@tanstack/react-router";
 import { type FormEvent, useState } from "react";
 import { useMutation } from "urql";
-import { ConfirmButton, Dialog } from "../components/dialog";
-import { errorMessage, failureOf } from "../components/errors";
-import { graphql } from "../gql/gql";
-import type { NodeFieldsFragment } from "../gql/graphql";
-import { useCan } from "../session/session";
+import { ConfirmButton, Dialog } from "../../components/dialog";
+import { errorMessage, failureOf } from "../../components/errors";
+import { graphql } from "../../gql/gql";
+import type { NodeFieldsFragment } from "../../gql/graphql";
+import { useCan } from "../../session/session";
 
 const CordonNodeDocument = graphql(`
   mutation CordonNode($id: ID!) {

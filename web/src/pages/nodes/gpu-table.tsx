@@ -1,6 +1,6 @@
-import { formatMb } from "../components/format";
-import { Meter } from "../components/meter";
-import type { NodeFieldsFragment } from "../gql/graphql";
+import { formatMb } from "../../components/format";
+import { Meter } from "../../components/meter";
+import type { NodeFieldsFragment } from "../../gql/graphql";
 
 type Gpu = NodeFieldsFragment["gpus"][number];
 

@@ -1,11 +1,11 @@
 import { Link } from "@tanstack/react-router";
-import { Ago } from "../components/ago";
-import { NodeStateBadge } from "../components/badges";
-import { PageHeader } from "../components/layout";
-import { Empty, QueryState } from "../components/states";
-import type { NodeFieldsFragment } from "../gql/graphql";
-import { useLiveNodes } from "../live/nodes";
-import { useCan } from "../session/session";
+import { Ago } from "../../components/ago";
+import { NodeStateBadge } from "../../components/badges";
+import { PageHeader } from "../../components/layout";
+import { Empty, QueryState } from "../../components/states";
+import type { NodeFieldsFragment } from "../../gql/graphql";
+import { useLiveNodes } from "../../live/nodes";
+import { useCan } from "../../session/session";
 import { EnrollNodeButton } from "./enroll-node";
 import { GpuTable } from "./gpu-table";
 import { labelPairs } from "./gpus";
